@@ -1,0 +1,181 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from readerstudy.exams.models import Exam
+
+
+class Study(models.Model):
+    class Unit(models.TextChoices):
+        BREAST = "breast", "Breast"
+        EXAM = "exam", "Exam"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    unit = models.CharField(max_length=8, choices=Unit.choices, default=Unit.BREAST)
+    washout_days = models.PositiveIntegerField(default=0, help_text="Days between the arms of a crossover.")
+    allow_amendments = models.BooleanField(default=False)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT)
+    seed = models.BigIntegerField(default=0, help_text="Seed of every reader's case order in this study.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "studies"
+
+    def __str__(self):
+        return self.name
+
+
+class Arm(models.Model):
+    class Kind(models.TextChoices):
+        UNAIDED = "unaided", "Unaided"
+        AI_AIDED = "ai_aided", "AI-aided"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="arms")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order of the arm in a crossover (0 first).")
+    model_run = models.ForeignKey("predictions.ModelRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text="Model output shown in an AI-aided arm.")
+
+    class Meta:
+        ordering = ["study", "position"]
+        constraints = [models.UniqueConstraint(fields=["study", "kind"], name="one_arm_per_kind")]
+
+    def __str__(self):
+        return f"{self.study.name}: {self.get_kind_display()}"
+
+
+class ReadingSet(models.Model):
+    """An ordered set of exams read by the readers of a study."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="reading_sets")
+    name = models.CharField(max_length=200)
+    exams = models.ManyToManyField(Exam, through="ReadingSetExam", related_name="reading_sets")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["study", "name"]
+        constraints = [models.UniqueConstraint(fields=["study", "name"], name="unique_reading_set_name")]
+
+    def __str__(self):
+        return f"{self.study.name}: {self.name}"
+
+    def exam_ids(self) -> list[int]:
+        return list(self.members.order_by("position").values_list("exam_id", flat=True))
+
+
+class ReadingSetExam(models.Model):
+    reading_set = models.ForeignKey(ReadingSet, on_delete=models.CASCADE, related_name="members")
+    exam = models.ForeignKey(Exam, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["reading_set", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["reading_set", "exam"], name="exam_once_per_reading_set"),
+            models.UniqueConstraint(fields=["reading_set", "position"], name="unique_position_in_reading_set"),
+        ]
+
+
+class Assignment(models.Model):
+    """A reader reads a reading set in one arm, in the reader's own random order (stored, never re-derived)."""
+
+    reader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments")
+    reading_set = models.ForeignKey(ReadingSet, on_delete=models.PROTECT, related_name="assignments")
+    arm = models.ForeignKey(Arm, on_delete=models.PROTECT, related_name="assignments")
+    case_order = models.JSONField(help_text="Exam ids in the order this reader reads them.")
+    order_seed = models.BigIntegerField()
+    opens_at = models.DateTimeField(null=True, blank=True, help_text="Not readable before this time (washout).")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["reader", "arm__position", "created_at"]
+        constraints = [models.UniqueConstraint(fields=["reader", "reading_set", "arm"], name="one_assignment_per_reader_set_arm")]
+
+    def __str__(self):
+        return f"{self.reader} / {self.reading_set.name} / {self.arm.get_kind_display()}"
+
+    @property
+    def study(self):
+        return self.arm.study
+
+    @property
+    def study_id(self):
+        return self.arm.study_id
+
+
+PROBABILITY_RANGE = Q(left_probability__gte=0, left_probability__lte=100) | Q(left_probability__isnull=True)
+RIGHT_PROBABILITY_RANGE = Q(right_probability__gte=0, right_probability__lte=100) | Q(right_probability__isnull=True)
+BIRADS_RANGE = Q(left_birads__gte=0, left_birads__lte=6) | Q(left_birads__isnull=True)
+RIGHT_BIRADS_RANGE = Q(right_birads__gte=0, right_birads__lte=6) | Q(right_birads__isnull=True)
+SUBMITTED_COMPLETE = ~Q(status="submitted") | Q(
+    left_probability__isnull=False, right_probability__isnull=False,
+    left_birads__isnull=False, right_birads__isnull=False, submitted_at__isnull=False,
+)
+
+
+class Reading(models.Model):
+    """A reader's answer for one exam: per breast a probability of malignancy (0-100 %) and a BI-RADS category."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SUBMITTED = "submitted", "Submitted"
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="readings")
+    exam = models.ForeignKey(Exam, on_delete=models.PROTECT, related_name="readings")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    left_probability = models.FloatField(null=True, blank=True)
+    right_probability = models.FloatField(null=True, blank=True)
+    left_birads = models.PositiveSmallIntegerField(null=True, blank=True)
+    right_birads = models.PositiveSmallIntegerField(null=True, blank=True)
+    first_shown_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True, help_text="From first display to submit.")
+    client_key = models.CharField(max_length=64, null=True, blank=True, unique=True, help_text="Idempotency key of the submission.")
+    revision = models.PositiveIntegerField(default=0, help_text="Number of amendments after the first submission.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["assignment", "exam"]
+        constraints = [
+            # Also rules out a second submitted reading: amendments keep the row and append a revision.
+            models.UniqueConstraint(fields=["assignment", "exam"], name="one_reading_per_assignment_exam"),
+            models.CheckConstraint(condition=Q(status__in=["draft", "submitted"]), name="reading_status_valid"),
+            models.CheckConstraint(condition=PROBABILITY_RANGE, name="left_probability_0_100"),
+            models.CheckConstraint(condition=RIGHT_PROBABILITY_RANGE, name="right_probability_0_100"),
+            models.CheckConstraint(condition=BIRADS_RANGE, name="left_birads_0_6"),
+            models.CheckConstraint(condition=RIGHT_BIRADS_RANGE, name="right_birads_0_6"),
+            models.CheckConstraint(condition=SUBMITTED_COMPLETE, name="submitted_reading_complete"),
+        ]
+
+    def __str__(self):
+        return f"{self.assignment.reader} {self.exam.label} ({self.status})"
+
+
+class ReadingRevision(models.Model):
+    """Append-only history of a reading: the first submission and every amendment, with its reason."""
+
+    reading = models.ForeignKey(Reading, on_delete=models.PROTECT, related_name="revisions")
+    number = models.PositiveIntegerField()
+    left_probability = models.FloatField()
+    right_probability = models.FloatField()
+    left_birads = models.PositiveSmallIntegerField()
+    right_birads = models.PositiveSmallIntegerField()
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["reading", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["reading", "number"], name="unique_revision_number"),
+            models.CheckConstraint(condition=Q(left_probability__gte=0, left_probability__lte=100, right_probability__gte=0, right_probability__lte=100), name="revision_probability_0_100"),
+            models.CheckConstraint(condition=Q(left_birads__lte=6, right_birads__lte=6), name="revision_birads_0_6"),
+        ]
