@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "readerstudy.predictions",
     "readerstudy.analysis",
     "readerstudy.api",
+    "readerstudy.demo",
 ]
 
 MIDDLEWARE = [
@@ -97,6 +98,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(ENV.get("STATIC_ROOT", VAR_DIR / "staticfiles"))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = Path(ENV.get("MEDIA_ROOT", VAR_DIR / "media")).resolve()
 MEDIA_URL = "/media/"  # never served directly: pixel endpoints check access per exam
 STORAGES = {
@@ -121,9 +123,9 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": config.env_int(ENV, "CELERY_VISIBILITY_TIMEOUT", 3600)}
-if CELERY_BROKER_URL.startswith("sqla+"):
-    CELERY_BROKER_TRANSPORT_OPTIONS["polling_interval"] = 0.5
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # A task unacknowledged this long (worker lost) is redelivered; longer than any single exam takes.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": config.env_int(ENV, "CELERY_VISIBILITY_TIMEOUT", 3600)}
 
 # Ingest limits (see the exams app).
 INGEST_MAX_FILE_BYTES = config.env_int(ENV, "INGEST_MAX_FILE_BYTES", 200 * 1024 * 1024)
