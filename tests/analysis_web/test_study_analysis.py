@@ -117,3 +117,22 @@ def test_nothing_to_analyse_is_explained(client, make_user):
     empty = Study.objects.create(name="Empty")
     page = client.get(f"/analysis/studies/{empty.pk}/")
     assert page.status_code == 200 and b"no submitted readings" in page.content
+
+
+def test_api_gives_the_same_results_by_token(client, make_user, study):
+    from rest_framework.authtoken.models import Token
+
+    stat = make_user("stat", "statistician")
+    token = Token.objects.create(user=stat)
+    auth = {"HTTP_AUTHORIZATION": f"Token {token.key}"}
+    response = client.get(f"/api/analysis/studies/{study.pk}/", {"scope": "unaided"}, **auth)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["results"]["bootstrap"]["reader_modality"] == "unaided" and "roc.pdf" in body["files"]
+    export = client.get(f"/api/analysis/studies/{study.pk}/ratings.csv", **auth)
+    assert export.status_code == 200 and export.content.startswith(b"reader_id,modality,case_id,truth,rating,cluster_id")
+    reader = make_user("ann", "reader")
+    reader_auth = {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=reader).key}"}
+    assert client.get(f"/api/analysis/studies/{study.pk}/", **reader_auth).status_code == 403
+    assert client.get(f"/api/analysis/studies/{study.pk}/").status_code in (401, 403)
+    assert client.get(f"/api/analysis/studies/{study.pk}/", {"scope": "nonsense"}, **auth).status_code == 400
