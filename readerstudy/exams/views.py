@@ -1,0 +1,145 @@
+"""Coordinator pages (exam upload, truth upload) and the pixel endpoints the viewer loads."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, TooManyFilesSent
+from django.http import FileResponse, HttpResponseNotModified, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.cache import patch_cache_control
+from django.views.decorators.http import require_GET, require_http_methods
+
+from readerstudy.accounts import roles
+
+from .access import can_view_exam
+from .ingest import ingest_uploads
+from .models import Image
+from .pixels import image_header_payload
+from .truth import import_truth
+
+CACHE_SECONDS = 24 * 3600  # derivatives never change for a given image; private: per user
+MAX_TRUTH_BYTES = 10 * 1024 * 1024
+
+
+def _coordinator_only(request) -> None:
+    if not roles.is_coordinator(request.user):
+        raise PermissionDenied("Only coordinators import exams and ground truth.")
+
+
+def _keep_map_default() -> bool:
+    return getattr(settings, "INGEST_KEEP_IDENTIFIER_MAP", True)
+
+
+def keep_identifier_map_choice(data) -> bool:
+    """The form sends `identifier_choice` with an optional checkbox; other clients may send
+    keep_identifier_map=true/false; without either the setting decides."""
+    value = data.get("keep_identifier_map")
+    if value is None:
+        return False if "identifier_choice" in data else _keep_map_default()
+    return str(value).lower() in ("on", "true", "1", "yes")
+
+
+def _wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+@require_http_methods(["GET", "POST"])
+def upload(request):
+    """Many files or a .zip; the page uploads with a progress bar and shows one result per file."""
+    _coordinator_only(request)
+    if request.method == "GET":
+        return render(request, "exams/upload.html", {"keep_identifier_map": _keep_map_default()})
+    try:
+        files = request.FILES.getlist("files")
+    except TooManyFilesSent:
+        files, error = [], (f"At most {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files per upload: "
+                            "put them in a .zip archive instead.")
+    else:
+        error = "Choose at least one file (DICOM, 16-bit PNG with an exam list, or a .zip)."
+    if not files:
+        if _wants_json(request):
+            return JsonResponse({"error": error}, status=400)
+        return render(request, "exams/upload.html", {"error": error, "keep_identifier_map": _keep_map_default()},
+                      status=400)
+    keep_map = keep_identifier_map_choice(request.POST)
+    report = ingest_uploads(files, user=request.user, request=request, keep_identifier_map=keep_map)
+    if _wants_json(request):
+        return JsonResponse(report.as_dict())
+    return render(request, "exams/upload.html", {"report": report, "keep_identifier_map": keep_map})
+
+
+@require_http_methods(["GET", "POST"])
+def truth_upload(request):
+    _coordinator_only(request)
+    if request.method == "GET":
+        return render(request, "exams/truth_upload.html")
+    upload = request.FILES.get("file")
+    errors, stored = [], 0
+    if upload is None:
+        errors = ["Choose a CSV file: exam_id,side,malignant,benign[,source]."]
+    elif upload.size > MAX_TRUTH_BYTES:
+        errors = [f"The file has {upload.size} bytes; the limit is {MAX_TRUTH_BYTES}."]
+    else:
+        try:
+            text = upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            errors = ["The file is not UTF-8 text."]
+        else:
+            stored, problems = import_truth(text, user=request.user, request=request)
+            errors = [str(problem) for problem in problems]
+    status = 400 if errors else 200
+    if _wants_json(request):
+        return JsonResponse({"stored": stored, "errors": errors}, status=status)
+    return render(request, "exams/truth_upload.html", {"errors": errors, "stored": stored}, status=status)
+
+
+def _visible_image(request, pk: int) -> Image:
+    image = get_object_or_404(Image.objects.select_related("exam"), pk=pk)
+    if not can_view_exam(request.user, image.exam):
+        raise PermissionDenied("You may not see this exam.")
+    return image
+
+
+def _cached(request, response, etag: str):
+    response["ETag"] = etag
+    patch_cache_control(response, private=True, max_age=CACHE_SECONDS)
+    return response
+
+
+def _not_modified(request, etag: str):
+    if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
+        return _cached(request, HttpResponseNotModified(), etag)
+    return None
+
+
+def _etag(image: Image, kind: str) -> str:
+    return f'"{image.sha256[:20] or image.pk}-{kind}"'
+
+
+@require_GET
+def image_pixels(request, pk: int):
+    """The exact stored values: raw little-endian uint16, gzip-compressed on disk and sent as is."""
+    image = _visible_image(request, pk)
+    etag = _etag(image, "pixels")
+    if (response := _not_modified(request, etag)) is not None:
+        return response
+    response = FileResponse(image.pixels_file.open("rb"), content_type="application/octet-stream")
+    response["Content-Encoding"] = "gzip"
+    return _cached(request, response, etag)
+
+
+@require_GET
+def image_header(request, pk: int):
+    image = _visible_image(request, pk)
+    etag = _etag(image, "header")
+    if (response := _not_modified(request, etag)) is not None:
+        return response
+    return _cached(request, JsonResponse(image_header_payload(image)), etag)
+
+
+@require_GET
+def image_preview(request, pk: int):
+    image = _visible_image(request, pk)
+    etag = _etag(image, "preview")
+    if (response := _not_modified(request, etag)) is not None:
+        return response
+    return _cached(request, FileResponse(image.preview_file.open("rb"), content_type="image/png"), etag)
