@@ -24,6 +24,7 @@ class Study(models.Model):
     seed = models.BigIntegerField(default=0, help_text="Seed of every reader's case order in this study.")
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    closed_at = models.DateTimeField(null=True, blank=True, help_text="When the study was closed; answers are unblinded to coordinators from then on.")
 
     class Meta:
         ordering = ["-created_at"]
@@ -31,6 +32,10 @@ class Study(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == self.Status.CLOSED
 
 
 class Arm(models.Model):
@@ -57,7 +62,9 @@ class ReadingSet(models.Model):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="reading_sets")
     name = models.CharField(max_length=200)
     exams = models.ManyToManyField(Exam, through="ReadingSetExam", related_name="reading_sets")
+    selection = models.JSONField(default=dict, blank=True, help_text="How the exams were chosen (picked, filter, or stratified sample with its seed).")
     created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["study", "name"]
