@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
 
 from readerstudy import audit
 from readerstudy.accounts import roles
@@ -32,6 +33,7 @@ def parse_subgroup(request):
     return key, value
 
 
+@require_GET
 def index(request):
     if not (roles.is_statistician(request.user) or roles.is_coordinator(request.user)):
         raise PermissionDenied("Analysis is for statisticians and coordinators.")
@@ -39,6 +41,7 @@ def index(request):
     return render(request, "analysis/index.html", {"studies": studies})
 
 
+@require_GET
 def study_page(request, pk):
     study = study_for_analysis(request.user, pk)
     scope = request.GET.get("scope", "both")
@@ -52,6 +55,7 @@ def study_page(request, pk):
     return render(request, "analysis/study.html", context)
 
 
+@require_GET
 def report_file(request, pk, key, name):
     study = study_for_analysis(request.user, pk)
     if name not in REPORT_FILES:
@@ -67,6 +71,7 @@ def report_file(request, pk, key, name):
                         filename=f"study{study.pk}-{name}")
 
 
+@require_GET
 def ratings_export(request, pk):
     study = study_for_analysis(request.user, pk)
     audit.record(request.user, "export", study, study=study, file="ratings.csv")
