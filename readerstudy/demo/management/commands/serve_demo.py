@@ -21,7 +21,7 @@ class Command(BaseCommand):
         queues = f"default,{settings.CELERY_GPU_QUEUE}"
         commands = {
             "web": [python, "-m", "gunicorn", "readerstudy.wsgi", "--bind", f"{host}:{port}",
-                    "--workers", str(web_workers), "--threads", "4", "--timeout", "120", "--access-logfile", "-"],
+                    "--workers", str(web_workers), "--threads", "4", "--timeout", "120", "--preload", "--access-logfile", "-"],
             # Solo pool: one exam at a time, the model loaded once in this one process.
             "worker": [python, "-m", "celery", "-A", "readerstudy.celery", "worker", "-Q", queues, "-P", "solo",
                        "--without-gossip", "--without-mingle", "-l", "INFO"],
