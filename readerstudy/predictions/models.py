@@ -21,7 +21,9 @@ class ModelVersion(models.Model):
     sha256 = models.CharField(max_length=64)
     demonstration = models.BooleanField(default=False, help_text="A demonstration model, not a diagnostic one.")
     notes = models.TextField(blank=True)
+    metadata = models.JSONField(default=dict, blank=True, help_text="What the weights file says about itself (architecture, version, input size).")
     created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["name"]
@@ -45,14 +47,21 @@ class ModelRun(models.Model):
     options = models.JSONField(default=dict, blank=True, help_text="tta, seed, device and other classifier options.")
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    started_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True, help_text="When a worker began the first exam.")
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(study__isnull=False) | Q(reading_set__isnull=False), name="run_has_exam_source"),
+        ]
 
     def __str__(self):
         return f"run {self.pk} of {self.model_version.name}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED, self.Status.CANCELLED)
 
 
 class ModelRunItem(models.Model):
@@ -65,17 +74,21 @@ class ModelRunItem(models.Model):
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
 
+    UNFINISHED = (State.PENDING, State.RUNNING)
+
     run = models.ForeignKey(ModelRun, on_delete=models.CASCADE, related_name="items")
     exam = models.ForeignKey(Exam, on_delete=models.PROTECT, related_name="+")
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
     task_id = models.CharField(max_length=64, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True, help_text="When the item reached done or failed (for exams per minute).")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["run", "exam"]
         constraints = [models.UniqueConstraint(fields=["run", "exam"], name="one_item_per_run_exam")]
+        indexes = [models.Index(fields=["run", "state"], name="run_item_state")]
 
 
 class Prediction(models.Model):

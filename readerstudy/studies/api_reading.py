@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods
 from readerstudy import audit
 from readerstudy.accounts import roles
 from readerstudy.exams.models import Exam, Image
+from readerstudy.predictions.overlay import ai_overlay
 from readerstudy.exams.pixels import image_header_payload
 from readerstudy.studies import crossover, submission
 from readerstudy.studies.access import assignment_for_reader
@@ -115,7 +116,7 @@ def exam_context(assignment, exam_id: int) -> dict:
             "context": reverse("reader:api-context", args=[assignment.pk, following]),
             "page": reverse("reader:viewer", args=[assignment.pk, following]),
         },
-        "ai_overlay": None,
+        "ai_overlay": ai_overlay(assignment, exam_id),
     }
 
 

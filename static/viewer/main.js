@@ -4,6 +4,7 @@
 import { bindKeyboard } from "./keyboard.js";
 import { ReadingForm } from "./form.js";
 import { Workstation } from "./workstation.js";
+import { attachOverlays } from "./overlay.js";
 
 function readContext() {
   const node = document.getElementById("viewer-config");
@@ -15,6 +16,7 @@ class ReadingPage {
   constructor(context) {
     this.viewerRoot = document.getElementById("viewer");
     this.workstation = new Workstation(this.viewerRoot);
+    this.overlays = attachOverlays(this.workstation, null);
     this.form = new ReadingForm(document.getElementById("reading-form"), document.getElementById("reading-status"), {
       // The submit answer carries the assignment's new progress.
       onSubmitted: (reading) => {
@@ -54,6 +56,7 @@ class ReadingPage {
   show(context, imagesShown = false) {
     this.context = context;
     if (!imagesShown) this.workstation.showExam(context.exam);
+    this.overlays.update(context.ai_overlay);
     this.form.load(context);
     // context.ai_overlay (null here) is where the AI-aided arm's model output comes in.
     document.getElementById("exam-label").textContent = context.exam.label;

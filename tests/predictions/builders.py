@@ -1,0 +1,71 @@
+"""Builders for the predictions tests: phantom exams stored the way ingest stores them, studies, a tiny model.
+
+Images get only what the model bridge reads: the geometry on the Image row and the pixel
+derivative (gzip-compressed little-endian uint16, see readerstudy/exams/derivatives.py).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.files.base import ContentFile
+
+from readerstudy.exams import phantoms
+from readerstudy.exams.derivatives import gzip_pixels
+from readerstudy.exams.models import VIEWS, Exam, Image
+from readerstudy.studies.models import Arm, ReadingSet, ReadingSetExam, Study
+
+PHANTOM_SIZE = (480, 384)  # rows, columns: big enough for the crop's 100 erosions, small enough to be quick
+TINY_INPUT_SIZE = {"CC": [192, 144], "MLO": [192, 128]}
+
+
+def make_exam(index: int, *, seed: int = 7, size=PHANTOM_SIZE, corrupt_view: str | None = None) -> Exam:
+    phantom = phantoms.make_exam(index, size=size, seed=seed)
+    exam = Exam.objects.create(label=f"{phantom.exam_id}", source=Exam.Source.DICOM)
+    for view in VIEWS:
+        pixels = phantom.views[view]
+        image = Image(exam=exam, view=view, sop_instance_uid=f"2.25.{seed}.{index}.{VIEWS.index(view)}",
+                      rows=pixels.shape[0], columns=pixels.shape[1], bits_stored=12,
+                      pixel_min=int(pixels.min()), pixel_max=int(pixels.max()))
+        content = b"this is not gzip-compressed pixel data" if view == corrupt_view else gzip_pixels(pixels)
+        image.pixels_file.save(f"{exam.label}-{view}.u16.gz", ContentFile(content), save=False)
+        image.save()
+    return exam
+
+
+def make_study(exams, *, name: str = "Model study") -> tuple[Study, ReadingSet]:
+    study = Study.objects.create(name=name, seed=1)
+    Arm.objects.create(study=study, kind=Arm.Kind.UNAIDED, position=0)
+    Arm.objects.create(study=study, kind=Arm.Kind.AI_AIDED, position=1)
+    reading_set = ReadingSet.objects.create(study=study, name="Set 1")
+    for position, exam in enumerate(exams):
+        ReadingSetExam.objects.create(reading_set=reading_set, exam=exam, position=position)
+    return study, reading_set
+
+
+def write_tiny_model(path: Path, *, seed: int = 0) -> Path:
+    """A view-wise image-only network with random weights in our checkpoint format, at a tiny input size.
+
+    Random weights give meaningless probabilities: these files exist only to exercise the machinery.
+    """
+    import torch
+
+    from classifier.networks import ViewWiseModel
+    from classifier.weights import save_checkpoint
+
+    torch.manual_seed(seed)
+    save_checkpoint(path, ViewWiseModel(1), architecture="viewwise-resnet22", variant="image_only",
+                    version=f"test-random-{seed}", demonstration=True,
+                    extra_metadata={"input_size": TINY_INPUT_SIZE, "note": "random weights for tests"})
+    return path
+
+
+def write_patch_model(path: Path, *, seed: int = 0) -> Path:
+    import torch
+
+    from classifier.networks import PatchDenseNet121
+    from classifier.weights import save_checkpoint
+
+    torch.manual_seed(seed)
+    save_checkpoint(path, PatchDenseNet121(), architecture="densenet121-patch", variant="patch",
+                    version=f"test-random-{seed}", demonstration=True)
+    return path
