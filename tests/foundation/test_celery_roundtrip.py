@@ -1,5 +1,7 @@
 """A real worker process consumes a real broker: the embedded SQLite broker and Redis."""
+import os
 import uuid
+from unittest import mock
 
 import pytest
 from celery import Celery
@@ -10,6 +12,13 @@ pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 
 def round_trip(tmp_path, broker: str, backend: str, env: dict):
+    # Celery reads CELERY_BROKER_URL / CELERY_RESULT_BACKEND from the environment before its
+    # configuration, and CI sets them: point both at this test's broker while the client exists.
+    with mock.patch.dict(os.environ, {"CELERY_BROKER_URL": broker, "CELERY_RESULT_BACKEND": backend}):
+        _round_trip(tmp_path, broker, backend, env)
+
+
+def _round_trip(tmp_path, broker: str, backend: str, env: dict):
     client = Celery("test-client", broker=broker, backend=backend)
     token = uuid.uuid4().hex
     with celery_worker(env, log_path=tmp_path / "worker.log") as worker:

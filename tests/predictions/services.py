@@ -76,21 +76,30 @@ def publishing_to(broker_url: str):
     """Make this process's Celery app send tasks to `broker_url` for the duration."""
     from readerstudy.celery import app
 
-    previous = app.conf.broker_url
+    previous, previous_env = app.conf.broker_url, os.environ.get("CELERY_BROKER_URL")
     _switch_broker(app, broker_url)
     try:
         yield
     finally:
         _switch_broker(app, previous)
+        if previous_env is None:
+            os.environ.pop("CELERY_BROKER_URL", None)
+        else:
+            os.environ["CELERY_BROKER_URL"] = previous_env
 
 
-def _switch_broker(app, url: str) -> None:
+def _switch_broker(app, url: str | None) -> None:
     # kombu keeps process-wide connection and producer pools keyed by broker URL; reset them all,
     # or a later test would be handed a pool closed here.
     kombu.pools.reset()
     app._pool = None
     app.amqp._producer_pool = None
     app.conf.broker_url = url
+    # Celery reads CELERY_BROKER_URL from the environment before its configuration (CI sets it).
+    if url is None:
+        os.environ.pop("CELERY_BROKER_URL", None)
+    else:
+        os.environ["CELERY_BROKER_URL"] = url
 
 
 def free_port() -> int:
