@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from readerstudy import audit
 from readerstudy.analysis.exports import ratings_csv
 from readerstudy.analysis.study_analysis import SCOPES, AnalysisUnavailable, analyse_study
-from readerstudy.analysis.views import study_for_analysis
+from readerstudy.analysis.views import parse_subgroup, study_for_analysis
 
 
 def _study(request, pk):
@@ -31,14 +31,8 @@ class StudyAnalysisView(APIView):
     )
     def get(self, request, pk):
         study = _study(request, pk)
-        subgroup = None
-        if request.query_params.get("subgroup"):
-            key, sep, value = request.query_params["subgroup"].partition(":")
-            if not sep or not key:
-                raise ValidationError({"subgroup": "use attribute:value"})
-            subgroup = (key, value)
         try:
-            result = analyse_study(study, scope=request.query_params.get("scope", "both"), subgroup=subgroup)
+            result = analyse_study(study, scope=request.query_params.get("scope", "both"), subgroup=parse_subgroup(request))
         except AnalysisUnavailable as reason:
             raise ValidationError({"detail": str(reason)}) from None
         return Response({"study": study.pk, "scope": result.scope, "coverage": result.coverage,
