@@ -38,6 +38,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from readerstudy.exams.derivatives import pixel_planes_gzip  # noqa: E402
 from readerstudy.exams.phantoms import VIEWS, make_exam  # noqa: E402
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.browser.harness.server import Harness, HarnessServer  # noqa: E402
@@ -54,14 +55,12 @@ class CachedImage:
         self.id = image_id
         self.view = view
         self.header = json.loads((folder / f"{view}.json").read_text())
-        self.gzip_pixels = (folder / f"{view}.u16.gz").read_bytes()
+        self.gzip_pixels = (folder / f"{view}.planes.gz").read_bytes()
         self.preview = (folder / f"{view}.png").read_bytes()
 
 
 def build_cache(index: int, seed: int, size: tuple[int, int], folder: Path) -> None:
-    import gzip
-
-    if all((folder / f"{v}.json").exists() for v in VIEWS):
+    if all((folder / f"{v}.planes.gz").exists() for v in VIEWS):
         return
     folder.mkdir(parents=True, exist_ok=True)
     phantom = make_exam(index, size=size, seed=seed)
@@ -70,7 +69,7 @@ def build_cache(index: int, seed: int, size: tuple[int, int], folder: Path) -> N
         header = make_header(pixels, view, flip_horizontal=False,
                              windows=[{"center": 1600.0, "width": 2600.0, "explanation": "Phantom"},
                                       {"center": 2200.0, "width": 1400.0, "explanation": "Dense"}])
-        (folder / f"{view}.u16.gz").write_bytes(gzip.compress(np.ascontiguousarray(pixels, "<u2").tobytes(), compresslevel=1))
+        (folder / f"{view}.planes.gz").write_bytes(pixel_planes_gzip(pixels))
         (folder / f"{view}.png").write_bytes(preview_png(pixels, header))
         (folder / f"{view}.json").write_text(json.dumps(header))
 

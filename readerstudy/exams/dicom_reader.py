@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pydicom
@@ -41,6 +42,8 @@ DEFAULT_MAX_PIXELS = 8192 * 8192
 NATIVE_SYNTAXES = {ImplicitVRLittleEndian, ExplicitVRLittleEndian, ExplicitVRBigEndian,
                    DeflatedExplicitVRLittleEndian}
 VOI_LUT_FUNCTIONS = {"LINEAR", "LINEAR_EXACT", "SIGMOID"}
+PIXEL_DATA_TAG = 0x7FE00010
+DEFER_BYTES = 1 << 20  # values larger than this are not copied out of the file at parse time
 # View Code Sequence codes: SNOMED CT and the legacy SNOMED-RT (SRT) designators.
 VIEW_CODES = {"399162004": "CC", "R-10242": "CC", "399368009": "MLO", "R-10226": "MLO"}
 VIEW_MEANINGS = {"cranio-caudal": "CC", "medio-lateral oblique": "MLO"}
@@ -98,6 +101,11 @@ class MammoImage:
     @property
     def invert(self) -> bool:
         return self.photometric == "MONOCHROME1"
+
+    @cached_property
+    def value_range(self) -> tuple[int, int]:
+        """(min, max) of the stored values, computed once: orientation, preview and header use it."""
+        return int(self.pixels.min()), int(self.pixels.max())
 
 
 def is_dicom(head: bytes) -> bool:
@@ -160,7 +168,7 @@ def _read_dataset(ds: Dataset, max_pixels: int) -> MammoImage:
 def orient(image: MammoImage) -> None:
     """Set flip_horizontal from Patient Orientation, falling back to the image content."""
     from_tag = chest_wall_side_from_patient_orientation(image.patient_orientation)
-    from_content = chest_wall_side_from_content(image.pixels, image.invert)
+    from_content = chest_wall_side_from_content(image.pixels, image.invert, image.value_range)
     if from_tag is not None:
         image.flip_horizontal = needs_flip(from_tag, image.laterality)
         image.orientation_source = "patient_orientation"
@@ -181,7 +189,9 @@ def _parse(data: bytes) -> Dataset:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            ds = pydicom.dcmread(io.BytesIO(data))
+            ds = pydicom.dcmread(io.BytesIO(data), defer_size=DEFER_BYTES)
+            if ds.file_meta.get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian:
+                ds = pydicom.dcmread(io.BytesIO(data))  # offsets would be in the inflated stream
         except InvalidDicomError as exc:
             raise RejectedFile("corrupt_dicom", f"not a valid DICOM file: {exc}") from None
         except EOFError as exc:
@@ -191,11 +201,14 @@ def _parse(data: bytes) -> Dataset:
     if any("End of file reached" in str(w.message) for w in caught):
         raise RejectedFile("truncated_file", "the file ends before the end of its pixel data")
     for element in ds._dict.values():
-        if (isinstance(element, RawDataElement) and element.value is not None
-                and element.length != 0xFFFFFFFF and len(element.value) < element.length):
+        if not isinstance(element, RawDataElement) or element.length == 0xFFFFFFFF:
+            continue
+        held = len(data) - element.value_tell if element.value is None else len(element.value)
+        if held < element.length:
             raise RejectedFile("truncated_file",
                                f"the file ends inside element {element.tag} "
-                               f"({len(element.value)} of {element.length} bytes)")
+                               f"({max(0, held)} of {element.length} bytes)")
+    _attach_pixel_data(ds, data)
     _check_trailing_bytes(ds, len(data))
     try:
         with warnings.catch_warnings():  # pydicom warns about odd values; the checks below decide
@@ -213,6 +226,18 @@ def _parse(data: bytes) -> Dataset:
         if keyword in ds and not isinstance(ds[keyword].value, str):
             raise RejectedFile("corrupt_dicom", f"{keyword} has more than one value")
     return ds
+
+
+def _attach_pixel_data(ds: Dataset, data: bytes) -> None:
+    """Native little-endian Pixel Data, left unread by dcmread (`DEFER_BYTES`), becomes a view of
+    the file's bytes: the pixels and the stored copy are then made without copying 27 MB (the
+    copy took about as long as pydicom's whole decode). Other deferred elements are read by
+    pydicom from the same buffer when first used."""
+    element = ds._dict.get(PIXEL_DATA_TAG)
+    if (isinstance(element, RawDataElement) and element.value is None and element.length != 0xFFFFFFFF
+            and ds.file_meta.get("TransferSyntaxUID") in (ExplicitVRLittleEndian, ImplicitVRLittleEndian)):
+        start = element.value_tell
+        ds._dict[PIXEL_DATA_TAG] = element._replace(value=memoryview(data)[start:start + element.length])
 
 
 def _check_trailing_bytes(ds: Dataset, size: int) -> None:

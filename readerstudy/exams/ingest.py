@@ -1,8 +1,9 @@
 """THE import path: the upload page, the API and `manage.py import_exams` all call `ingest()`.
 
 1. Every file is read (zips expanded by `sources`), sniffed and parsed: DICOM files are validated,
-   de-identified and staged at once (stored copy, gzip pixels, preview written to temporary files
-   under MEDIA_ROOT/.staging, so memory holds one image at a time); PNGs wait for their exam list.
+   de-identified and staged at once (stored copy, pixel derivative, preview written to temporary
+   files under MEDIA_ROOT/.staging, so memory holds one image at a time); PNGs wait for their
+   exam list.
 2. PNG exams are resolved against the exam lists of the same import.
 3. Images are grouped into exams (DICOM: by Study Instance UID; PNG: by the list's exam id). An
    exam with any rejected file is not stored at all. Each exam is written in one transaction;
@@ -13,7 +14,6 @@ Every file gets a result: imported (exam label and view), or rejected with its r
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import os
@@ -27,6 +27,7 @@ from typing import Callable, Iterable
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
+from isal import isal_zlib
 from PIL import Image as PILImage
 
 from readerstudy import audit
@@ -34,6 +35,7 @@ from readerstudy import audit
 from . import derivatives
 from .deidentify import Deidentifier
 from .dicom_reader import MammoImage, read_dicom
+from .dicom_writer import write_dicom
 from .models import Exam, IdentifierMap, Image
 from .png_exams import ListedExam, parse_exam_list, read_png
 from .rejections import RejectedFile
@@ -42,6 +44,7 @@ from .sources import Limits, SourceFile, iter_paths, iter_stream, kind_of
 logger = logging.getLogger(__name__)
 IMPORTED, REJECTED, EXAM_LIST, SKIPPED = "imported", "rejected", "exam_list", "skipped"
 _STAGE_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ingest-stage")
+PIXELS_SUFFIX = ".planes.gz"  # the pixel derivative's layout: see derivatives.py
 
 
 @dataclass
@@ -88,7 +91,8 @@ class StagedImage:
     value_range: tuple[int, int]
     shape: tuple[int, int]  # rows, columns
     files: dict[str, Path]  # source, pixels, preview -> staged path
-    sha256: str
+    token: str  # unique part of the stored file names
+    checksum: str  # of the stored copy
     pseudo_patient_id: str = ""
     remapped_study_uid: str = ""
     original: dict[str, str] = field(default_factory=dict)
@@ -153,6 +157,7 @@ def ingest(sources: Iterable[SourceFile], *, user=None, request=None, keep_ident
             run.read(source)
             if progress is not None:
                 progress(source.name)
+            source.data = None  # freed before the next file is read: its memory is reused warm
         run.resolve_png_exams()
         run.commit()
     finally:
@@ -231,7 +236,11 @@ class _Run:
         attributes = {"age_band": age_band(ds)} if age_band(ds) else {}
         deidentified = self.deid.deidentify(ds)
         result.warnings.extend(image.warnings + deidentified.warnings)
-        written = self._write_staged(image, lambda out: ds.save_as(out, enforce_file_format=True), ".dcm")
+        try:
+            written = self._write_staged(image, lambda out: write_dicom(ds, out), ".dcm")
+        except RejectedFile as rejection:
+            rejection.study_instance_uid = image.study_instance_uid  # the whole exam fails with it
+            raise
         self._staged(result, image, exam_key, self.deid.pseudonym(original_exam_id, "EX"), Exam.Source.DICOM,
                      sop_uid, written, pseudo_patient_id=deidentified.patient_pseudonym,
                      remapped_study_uid=str(ds.StudyInstanceUID),
@@ -241,45 +250,48 @@ class _Run:
                                "accession_number": deidentified.original.get("AccessionNumber", "")},
                      date_offset_days=deidentified.date_offset_days, attributes=attributes)
 
-    def _write_staged(self, image: MammoImage, write_source, suffix: str
-                      ) -> tuple[dict[str, Path], str, tuple[int, int]]:
-        """Stored copy, gzip pixels and preview as temporary files. The gzip and the stored copy
-        (with its hash) run in worker threads, zlib/ISA-L, hashlib and file writes releasing the
-        GIL, while this thread renders the preview."""
+    def _write_staged(self, image: MammoImage, write_source, suffix: str) -> tuple[dict[str, Path], str]:
+        """Stored copy (with its checksum) and pixel derivative written as temporary files by
+        worker threads (ISA-L and file writes release the GIL) while this thread renders the
+        preview. Returns the files and the stored copy's checksum; a failed write rejects the
+        file (storage_error for the disk, processing_error for anything else)."""
         token = uuid.uuid4().hex
         files = {"source": self.staging / f"{token}-source{suffix}",
-                 "pixels": self.staging / f"{token}-pixels.u16.gz",
+                 "pixels": self.staging / f"{token}-pixels{PIXELS_SUFFIX}",
                  "preview": self.staging / f"{token}-preview.png"}
+        pixels = image.pixels
 
         def compress():
             with files["pixels"].open("wb") as out:
-                derivatives.write_gzip_pixels(image.pixels, out)
+                derivatives.write_pixel_planes(pixels, out)
 
         def store() -> str:
             with files["source"].open("wb") as raw:
-                hashing = _HashingWriter(raw)
-                write_source(hashing)
-            return hashing.hexdigest()
+                summing = _ChecksumWriter(raw)
+                write_source(summing)
+            return summing.checksum()
 
         pending = [_STAGE_POOL.submit(compress), _STAGE_POOL.submit(store)]
         try:
-            value_range = derivatives.pixel_range(image.pixels)
-            files["preview"].write_bytes(derivatives.preview_png(image, value_range))
+            files["preview"].write_bytes(derivatives.preview_png(image, image.value_range))
         finally:
-            outcomes = [future.exception() for future in pending]  # waits for both
-        for error in outcomes:
-            if error is not None:
-                raise error
-        return files, pending[1].result(), value_range
+            errors = [error for error in (future.exception() for future in pending) if error is not None]
+        if errors and isinstance(errors[0], OSError):
+            raise RejectedFile("storage_error", f"the image could not be stored: {errors[0]}")
+        if errors:
+            logger.error("writing the files of an image failed unexpectedly", exc_info=errors[0])
+            raise RejectedFile("processing_error")
+        return files, pending[1].result()
 
     def _staged(self, result, image, exam_key, label, source, sop_uid, written, **extra) -> None:
-        files, sha, value_range = written
+        files, checksum = written
         shape = (image.rows, image.columns)
+        value_range = image.value_range
         image.pixels = image.pixels[:1, :1].copy()  # keep metadata only: memory for one image at a time
         image.dataset = None
         result.view = image.view
         self.staged.append(StagedImage(result, exam_key, label, source, image, sop_uid, value_range, shape,
-                                       files, sha, **extra))
+                                       files, files["source"].name[:12], checksum, **extra))
 
     def _hold_png(self, result: FileResult, source: SourceFile) -> None:
         base = source.base_name
@@ -400,10 +412,10 @@ class _Run:
 
     def _image_row(self, exam: Exam, staged: StagedImage, moved: list[Path]) -> Image:
         image = staged.image
-        token = staged.sha256[:12]
+        token = staged.token
         names = {
             "source": f"images/{exam.label}/{image.view}-{token}{staged.files['source'].suffix}",
-            "pixels": f"derivatives/{exam.label}/{image.view}-{token}.u16.gz",
+            "pixels": f"derivatives/{exam.label}/{image.view}-{token}{PIXELS_SUFFIX}",
             "preview": f"derivatives/{exam.label}/{image.view}-{token}.preview.png",
         }
         media = Path(settings.MEDIA_ROOT)
@@ -427,7 +439,7 @@ class _Run:
             patient_orientation="\\".join(image.patient_orientation)[:16],
             flip_horizontal=image.flip_horizontal,
             source_file=names["source"], pixels_file=names["pixels"], preview_file=names["preview"],
-            sha256=staged.sha256, pixel_min=staged.value_range[0], pixel_max=staged.value_range[1])
+            checksum=staged.checksum, pixel_min=staged.value_range[0], pixel_max=staged.value_range[1])
 
 
 def age_band(ds) -> str:
@@ -481,18 +493,18 @@ def _write_clean_png(pixels, out) -> None:
     PILImage.fromarray(pixels).save(out, format="PNG", compress_level=1)
 
 
-class _HashingWriter(io.RawIOBase):
-    """A write-only file that hashes what passes through (saves re-reading the stored copy)."""
+class _ChecksumWriter(io.RawIOBase):
+    """A write-only file that checksums what passes through (saves re-reading the stored copy)."""
 
     def __init__(self, raw):
         super().__init__()
-        self.raw, self.hash, self.position = raw, hashlib.sha256(), 0
+        self.raw, self.crc, self.position = raw, 0, 0
 
     def writable(self) -> bool:
         return True
 
     def write(self, data) -> int:
-        self.hash.update(data)
+        self.crc = isal_zlib.crc32(data, self.crc)
         written = self.raw.write(data)
         self.position += len(data)
         return written if written is not None else len(data)
@@ -503,7 +515,5 @@ class _HashingWriter(io.RawIOBase):
     def seekable(self) -> bool:
         return False
 
-    def hexdigest(self) -> str:
-        return self.hash.hexdigest()
-
-
+    def checksum(self) -> str:
+        return f"crc32:{self.crc & 0xFFFFFFFF:08x}"

@@ -48,7 +48,10 @@ class Image(models.Model):
     source_file = models.FileField(max_length=255, upload_to="images/")
     pixels_file = models.FileField(max_length=255, upload_to="derivatives/")
     preview_file = models.FileField(max_length=255, upload_to="derivatives/")
-    sha256 = models.CharField(max_length=64, blank=True)
+    checksum = models.CharField(
+        max_length=72, blank=True,
+        help_text="Of the stored copy, to detect storage corruption: 'crc32:<8 hex digits>' (ISA-L's CRC-32, "
+                  "2 ms for a 27 MB mammogram where SHA-256 took 17); imports before 2026-11-27: 'sha256:<64>'.")
     pixel_min = models.IntegerField(default=0)
     pixel_max = models.IntegerField(default=0)
 

@@ -34,18 +34,21 @@ def chest_wall_side_from_patient_orientation(patient_orientation: list[str] | No
     return LEFT if has_anterior else RIGHT
 
 
-def chest_wall_side_from_content(pixels: np.ndarray, invert: bool) -> str | None:
+def chest_wall_side_from_content(pixels: np.ndarray, invert: bool,
+                                 value_range: tuple[int, int] | None = None) -> str | None:
     """The stored chest-wall edge from the image itself: the breast touches the detector edge at
     the chest wall and falls off towards the nipple, so the edge strip holding more tissue wins.
 
-    Returns None when both strips look alike (e.g. a blank image)."""
+    Returns None when both strips look alike (e.g. a blank image). `value_range` (min, max) saves
+    a pass over the pixels when the caller knows it."""
     columns = pixels.shape[1]
     strip = max(1, columns // 32)
     left = float(pixels[:, :strip].mean())
     right = float(pixels[:, columns - strip:].mean())
     if invert:  # MONOCHROME1: tissue is dark, background bright
         left, right = -left, -right
-    spread = float(pixels.max()) - float(pixels.min())
+    low, high = value_range if value_range is not None else (pixels.min(), pixels.max())
+    spread = float(high) - float(low)
     if spread == 0 or abs(left - right) < 0.01 * spread:
         return None
     return LEFT if left > right else RIGHT

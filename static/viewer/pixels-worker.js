@@ -1,9 +1,19 @@
-// Off the main thread: fetch an image's stored values (the browser inflates the gzip) and build
-// the reduced levels used when a view is shown smaller than 1:1. Each level halves the previous
+// Off the main thread: fetch an image's stored values (the browser inflates the gzip), put its two
+// byte planes back together (low bytes of all values, then high bytes; see exams/derivatives.py)
+// and build the reduced levels used when a view is shown smaller than 1:1. Each level halves the previous
 // one with 2 x 2 means of the stored values, as a mipmap does; 1:1, zoom and the loupe read
 // level 0, the untouched data.
 
 const SMALLEST_LEVEL = 256; // stop once the longer side is this small
+
+// value = low + 256 * high, for every pixel.
+function interleave(planes, count) {
+  const low = new Uint8Array(planes, 0, count);
+  const high = new Uint8Array(planes, count, count);
+  const out = new Uint16Array(count);
+  for (let i = 0; i < count; i++) out[i] = low[i] | (high[i] << 8);
+  return out;
+}
 
 function halve(source, width, height) {
   const w = width >> 1;
@@ -46,7 +56,7 @@ async function load(id, url) {
   if (buffer.byteLength !== expected) {
     throw new Error(`${url}: ${buffer.byteLength} bytes, expected ${expected} (${columns} x ${rows} x 16 bits)`);
   }
-  const levels = [{ width: columns, height: rows, data: new Uint16Array(buffer) }]; // little-endian platforms
+  const levels = [{ width: columns, height: rows, data: interleave(buffer, rows * columns) }];
   while (Math.max(levels.at(-1).width, levels.at(-1).height) > SMALLEST_LEVEL) {
     const last = levels.at(-1);
     if (last.width < 2 || last.height < 2) break;

@@ -63,8 +63,8 @@ def build_world(people: dict, coordinator) -> World:
     assignment = people["reader_a"].assignments.get(arm__kind="unaided")
     exam_id = set_a.exam_ids()[0]  # a fixed exam, whatever A's order: what analysis sees stays the same
     reading, _ = submission.submit(assignment, exam_id, answers(), client_key="matrix")
-    image = Image(exam_id=exam_id, view="L-CC", sop_instance_uid="1.2.3.4", rows=2, columns=2, bits_stored=12, sha256="0" * 64)
-    image.pixels_file.save("m.u16.gz", ContentFile(b"\x1f\x8b"), save=False)
+    image = Image(exam_id=exam_id, view="L-CC", sop_instance_uid="1.2.3.4", rows=2, columns=2, bits_stored=12, checksum="crc32:00000000")
+    image.pixels_file.save("m.planes.gz", ContentFile(b"\x1f\x8b"), save=False)
     image.preview_file.save("m.png", ContentFile(b"\x89PNG"), save=False)
     image.save()
     version = ModelVersion.objects.create(name="matrix model", variant=ModelVersion.Variant.IMAGE_ONLY, weights_file="/nowhere.pt", sha256="0" * 64)

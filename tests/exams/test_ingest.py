@@ -1,5 +1,4 @@
 """The one import path: round trip, grouping, all-or-nothing, duplicates, identifier map, audit."""
-import gzip
 import json
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from pydicom.encaps import encapsulate
 from pydicom.uid import JPEG2000Lossless, JPEGLSLossless, JPEGLosslessSV1, RLELossless
 
 from readerstudy.audit.models import AuditEvent
+from readerstudy.exams.derivatives import decode_pixel_planes
 from readerstudy.exams import derivatives, phantoms
 from readerstudy.exams.dicom_reader import read_dicom
 from readerstudy.exams.ingest import find_exam, ingest_paths
@@ -24,8 +24,7 @@ pytestmark = pytest.mark.django_db
 
 
 def stored_pixels(image: Image) -> np.ndarray:
-    raw = gzip.decompress(Path(image.pixels_file.path).read_bytes())
-    return np.frombuffer(raw, dtype="<u2").reshape(image.rows, image.columns)
+    return decode_pixel_planes(Path(image.pixels_file.path).read_bytes(), image.rows, image.columns)
 
 
 def test_phantom_round_trip_pixels_are_exact(media_root, phantom_dir):
@@ -223,7 +222,7 @@ def test_stale_staging_folders_are_cleaned(media_root, phantom_dir):
 
     stale = media_root / ".staging" / "killed-import"
     stale.mkdir(parents=True)
-    (stale / "x-pixels.u16.gz").write_bytes(b"orphan")
+    (stale / "x-pixels.planes.gz").write_bytes(b"orphan")
     old = time.time() - 2 * 24 * 3600
     os.utime(stale, (old, old))
     ingest_paths([phantom_dir])
@@ -238,3 +237,39 @@ def test_burned_in_annotation_yes_is_imported_with_a_warning(media_root, tmp_pat
     (result,) = ingest_paths([tmp_path / "burned.dcm"]).results
     assert result.status == "imported"
     assert result.warnings == ["Burned In Annotation is YES: identifying text may remain in the pixels"]
+
+
+@pytest.mark.parametrize("error, reason", [(OSError("disk full (simulated)"), "storage_error"),
+                                           (RuntimeError("bug (simulated)"), "processing_error")])
+def test_a_writer_failing_in_the_background_rejects_its_exam_only(media_root, phantom_dir, monkeypatch,
+                                                                   error, reason):
+    """The stored copy and the pixel derivative are written while the next file is read: a writer's
+    error still reaches its own file (and exam), whichever file is being read by then."""
+    real = derivatives.write_pixel_planes
+    calls = {"n": 0}
+
+    def flaky(pixels, out, *args):
+        calls["n"] += 1
+        if calls["n"] == 2:  # the second image of the first exam
+            raise error
+        return real(pixels, out, *args)
+
+    monkeypatch.setattr(derivatives, "write_pixel_planes", flaky)
+    report = ingest_paths([phantom_dir])
+    failed = [r for r in report.results if r.status == "rejected"]
+    assert len(failed) == 4 and sum(r.reason == reason for r in failed) == 1
+    assert {r.reason for r in failed} == {reason, "exam_failed"}
+    assert Exam.objects.count() == 1 and Image.objects.count() == 4
+    stored = {Path(p).name for p in files_under(media_root)}
+    expected = {Path(getattr(image, field).name).name for image in Image.objects.all()
+                for field in ("source_file", "pixels_file", "preview_file")}
+    assert stored == expected  # nothing of the failed exam, staging removed
+
+
+def test_stored_copy_checksum_is_crc32_of_the_file(media_root, phantom_dir):
+    import zlib
+
+    ingest_paths([phantom_dir])
+    for image in Image.objects.all():
+        crc = zlib.crc32(Path(image.source_file.path).read_bytes())
+        assert image.checksum == f"crc32:{crc:08x}"

@@ -1,5 +1,4 @@
 """16-bit PNG exams in the classifier's format: exam lists, the real NYU sample, phantom PNGs."""
-import gzip
 import json
 from pathlib import Path
 
@@ -7,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
+from readerstudy.exams.derivatives import decode_pixel_planes
 from readerstudy.exams import phantoms
 from readerstudy.exams.ingest import ingest_paths
 from readerstudy.exams.models import Exam, Image
@@ -22,8 +22,7 @@ def displayed(pixels: np.ndarray, flip: bool) -> np.ndarray:
 
 
 def stored_pixels(image: Image) -> np.ndarray:
-    raw = gzip.decompress(Path(image.pixels_file.path).read_bytes())
-    return np.frombuffer(raw, dtype="<u2").reshape(image.rows, image.columns)
+    return decode_pixel_planes(Path(image.pixels_file.path).read_bytes(), image.rows, image.columns)
 
 
 def test_json_list_in_the_classifier_style():

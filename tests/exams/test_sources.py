@@ -4,7 +4,8 @@ import zipfile
 
 import pytest
 
-from readerstudy.exams.sources import Limits, iter_paths, iter_stream, kind_of
+from readerstudy.exams.rejections import RejectedFile
+from readerstudy.exams.sources import Limits, iter_paths, iter_stream, kind_of, read_bounded
 
 
 def zip_of(entries: dict[str, bytes]) -> io.BytesIO:
@@ -83,3 +84,19 @@ def test_kind_sniffing():
     assert kind_of("list.csv", b"exam_id,horizontal_flip,L-CC\n") == "exam_list"
     assert kind_of("truth.csv", b"exam_id,side,malignant,benign\n") == "truth_csv"
     assert kind_of("notes.txt", b"hello") is None
+
+
+def test_read_bounded_reads_exactly_whatever_the_stream_claims(tmp_path):
+    data = bytes(range(256)) * 40
+    path = tmp_path / "f.bin"
+    path.write_bytes(data)
+    with path.open("rb") as handle:
+        handle.read(7)
+        assert read_bounded(handle, 1 << 20) == data[7:]  # a real file: the rest of it
+    assert read_bounded(io.BytesIO(data), 1 << 20) == data
+    assert read_bounded(io.BytesIO(data), 1 << 20, size_hint=10) == data  # a hint too small: read on
+    assert read_bounded(io.BytesIO(data), 1 << 20, size_hint=10 ** 6) == data  # too large: stop at the end
+    with pytest.raises(RejectedFile) as caught:
+        read_bounded(io.BytesIO(data), len(data) - 1, size_hint=5)
+    assert caught.value.reason_code == "file_too_large"
+    assert read_bounded(io.BytesIO(data), len(data)) == data

@@ -1,7 +1,7 @@
 """Builders for the predictions tests: phantom exams stored the way ingest stores them, studies, a tiny model.
 
 Images get only what the model bridge reads: the geometry on the Image row and the pixel
-derivative (gzip-compressed little-endian uint16, see readerstudy/exams/derivatives.py).
+derivative (gzip-compressed byte planes, see readerstudy/exams/derivatives.py).
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from django.core.files.base import ContentFile
 
 from readerstudy.exams import phantoms
-from readerstudy.exams.derivatives import gzip_pixels
+from readerstudy.exams.derivatives import pixel_planes_gzip
 from readerstudy.exams.models import VIEWS, Exam, Image
 from readerstudy.studies.models import Arm, ReadingSet, ReadingSetExam, Study
 
@@ -26,8 +26,8 @@ def make_exam(index: int, *, seed: int = 7, size=PHANTOM_SIZE, corrupt_view: str
         image = Image(exam=exam, view=view, sop_instance_uid=f"2.25.{seed}.{index}.{VIEWS.index(view)}",
                       rows=pixels.shape[0], columns=pixels.shape[1], bits_stored=12,
                       pixel_min=int(pixels.min()), pixel_max=int(pixels.max()))
-        content = b"this is not gzip-compressed pixel data" if view == corrupt_view else gzip_pixels(pixels)
-        image.pixels_file.save(f"{exam.label}-{view}.u16.gz", ContentFile(content), save=False)
+        content = b"this is not gzip-compressed pixel data" if view == corrupt_view else pixel_planes_gzip(pixels)
+        image.pixels_file.save(f"{exam.label}-{view}.planes.gz", ContentFile(content), save=False)
         image.save()
     return exam
 

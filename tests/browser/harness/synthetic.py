@@ -1,18 +1,19 @@
-"""Synthetic exams that follow the ingest data contract exactly (header JSON, gzip'd little-endian
-uint16 stored values, 8-bit preview), so the viewer can be tested without Django or ingest.
+"""Synthetic exams that follow the ingest data contract exactly (header JSON, gzip'd byte planes of the
+stored values, 8-bit preview), so the viewer can be tested without Django or ingest.
 
 Every image keeps its breast against stored column 0; right-breast views carry
 flip_horizontal=True, so after the display flip their chest wall must be on the screen's right.
 """
 from __future__ import annotations
 
-import gzip
 import io
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
+
+from readerstudy.exams.derivatives import pixel_planes_gzip
 
 VIEWS = ("R-CC", "L-CC", "R-MLO", "L-MLO")
 
@@ -106,7 +107,7 @@ class SyntheticImage:
     @property
     def gzip_pixels(self) -> bytes:
         if self._gzip is None:
-            self._gzip = gzip.compress(np.ascontiguousarray(self.pixels, dtype="<u2").tobytes(), compresslevel=1)
+            self._gzip = pixel_planes_gzip(self.pixels)
         return self._gzip
 
     @property
