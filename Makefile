@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo test venv setup-demo serve clean-demo
+.PHONY: demo test lint venv setup-demo serve clean-demo
 
 $(BIN)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ test: venv
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5): failing" >&2; exit 1; fi; \
 	exit $$rc
+
+# Ruff, as configured in pyproject.toml (CI runs it before the tests).
+lint: venv
+	$(BIN)/ruff check .
 
 clean-demo:
 	rm -rf var/

@@ -111,7 +111,6 @@ def main() -> None:
     from readerstudy.exams.ingest import ingest_paths
     from readerstudy.exams.models import Exam
     from readerstudy.predictions import inference, registry, runs
-    from readerstudy.studies.models import ReadingSet, ReadingSetExam, Study
 
     call_command("migrate", verbosity=0)
     if broker.startswith("redis"):
@@ -125,14 +124,7 @@ def main() -> None:
     assert report.rejected == 0, report.as_dict()
     exams = list(Exam.objects.order_by("label"))
     warmup_exam, exams = exams[0], exams[1:]
-    study = Study.objects.create(name="benchmark", seed=1)
-    # One reading set per exam: every measured exam is its own run, timed right beside its direct call.
-    sets = []
-    for exam in [warmup_exam, *exams]:
-        reading_set = ReadingSet.objects.create(study=study, name=exam.label)
-        ReadingSetExam.objects.create(reading_set=reading_set, exam=exam, position=0)
-        sets.append(reading_set)
-    warmup_set, exam_sets = sets[0], sets[1:]
+    # One run per exam: every measured exam is its own run, timed right beside its direct call.
 
     weights_path = args.weights
     if weights_path is None:
@@ -156,9 +148,9 @@ def main() -> None:
 
     latencies = []  # from starting a run to the worker beginning its exam: the queue's own cost
 
-    def service(reading_set) -> float:
+    def service(exam) -> float:
         started = time.time()
-        run = wait_finished(runs.start_run(version, reading_set=reading_set, options=options), args.timeout)
+        run = wait_finished(runs.start_run(version, exam_ids=[exam.pk], description=exam.label, options=options), args.timeout)
         assert run.status == "done", runs.progress(run)
         latencies.append(run.started_at.timestamp() - started)
         return run.finished_at.timestamp() - started
@@ -166,17 +158,17 @@ def main() -> None:
     worker = start_worker(env, work / "worker.log")
     pairs = []  # (direct seconds, service seconds) of one exam, measured back to back
     try:
-        wait_finished(runs.start_run(version, reading_set=warmup_set, options=options), args.timeout)
+        wait_finished(runs.start_run(version, exam_ids=[warmup_exam.pk], description="warm-up", options=options), args.timeout)
         direct(warmup_exam)  # warms this process the same way (first-call costs of the kernels)
         for round_number in range(args.rounds):
-            for index, (exam, reading_set) in enumerate(zip(exams, exam_sets)):
+            for index, exam in enumerate(exams):
                 # Alternate which goes first, so a change of load on the machine hits both alike.
                 if (round_number + index) % 2:
-                    service_s = service(reading_set)
+                    service_s = service(exam)
                     direct_s = direct(exam)
                 else:
                     direct_s = direct(exam)
-                    service_s = service(reading_set)
+                    service_s = service(exam)
                 pairs.append((direct_s, service_s))
             done = pairs[-len(exams):]
             print(f"round {round_number + 1}: direct {sum(d for d, _ in done):.2f} s, "

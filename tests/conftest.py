@@ -1,6 +1,7 @@
 import pytest
 
-ROLES = ("reader", "coordinator", "statistician")
+# Site-level group; roles in a study are memberships (tests.studies.factories.make_study).
+SITE_GROUPS = ("study creators",)
 
 
 def _transactional(request) -> bool:
@@ -11,25 +12,24 @@ def _transactional(request) -> bool:
 
 @pytest.fixture(autouse=True)
 def roles_exist(request):
-    """Transactional tests end by flushing the database, which also deletes the role groups that a
-    data migration made; later transactional tests get them back here."""
+    """Transactional tests end by flushing the database, which also deletes the group that a data
+    migration made; later transactional tests get it back here."""
     if _transactional(request):
         request.getfixturevalue("transactional_db")
         from django.contrib.auth.models import Group
 
-        for role in ROLES:
-            Group.objects.get_or_create(name=role)
+        for name in SITE_GROUPS:
+            Group.objects.get_or_create(name=name)
 
 
 @pytest.fixture
 def make_user(db, django_user_model):
-    """Create a user with the given roles; password 'pw-<username>'."""
-    from django.contrib.auth.models import Group
+    """Create a user; password 'pw-<username>'. Roles are per study (memberships); of the role names
+    given here only "coordinator" means something site-wide: the user may create studies (the
+    "study creators" group). "reader" and "statistician" are accepted for readability."""
+    from tests.studies.factories import make_account
 
     def make(username, *roles, **extra):
-        user = django_user_model.objects.create_user(username=username, password=f"pw-{username}", **extra)
-        for role in roles:
-            user.groups.add(Group.objects.get_or_create(name=role)[0])
-        return user
+        return make_account(username, *roles, **extra)
 
     return make

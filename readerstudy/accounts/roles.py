@@ -1,31 +1,18 @@
-"""The three roles of a reader study, as Django groups (created by a data migration)."""
-READER = "reader"
-COORDINATOR = "coordinator"
-STATISTICIAN = "statistician"
-ROLES = (READER, COORDINATOR, STATISTICIAN)
+"""Site-level roles. Roles in a study (coordinator, reader, statistician) are held per study by
+`studies.Membership`; the only site-level role is the right to create studies, import exams and
+ground truth, register models and create reader accounts (the group below). Site administrators
+are Django superusers. Who may do what on which object is decided in `readerstudy.access.policy`.
+"""
+STUDY_CREATORS = "study creators"
 
 
-def has_role(user, role: str) -> bool:
-    if not user.is_authenticated:
+def is_study_creator(user) -> bool:
+    if not user.is_authenticated or not user.is_active:
         return False
-    cache = getattr(user, "_role_cache", None)
-    if cache is None:
-        cache = set(user.groups.values_list("name", flat=True))
-        user._role_cache = cache
-    return role in cache
-
-
-def is_reader(user) -> bool:
-    return has_role(user, READER)
-
-
-def is_coordinator(user) -> bool:
-    return has_role(user, COORDINATOR)
-
-
-def is_statistician(user) -> bool:
-    return has_role(user, STATISTICIAN)
-
-
-def roles_of(user) -> list[str]:
-    return [role for role in ROLES if has_role(user, role)]
+    if user.is_superuser:
+        return True
+    cached = getattr(user, "_is_study_creator", None)
+    if cached is None:
+        cached = user.groups.filter(name=STUDY_CREATORS).exists()
+        user._is_study_creator = cached
+    return cached

@@ -5,6 +5,7 @@
     bootstrap    bootstrap_auc (paired cluster bootstrap), resample_indices
     mrmc         or_mrmc, mrmc_from_ratings (Obuchowski-Rockette, Hillis ddf)
     hybrid       hybrid_scores, lam_sweep
+    crossover    crossover_analysis, crossover_from_rows, cell_aucs (sequence groups, period-effect check)
     reader_model compare_readers_model, compare_ratings (readers vs model vs hybrids)
     ratings      read_ratings, write_ratings, to_exam_level, Ratings, RatingsError
     report       analyse, write_report;  plots: roc_figure, lam_sweep_figure
@@ -21,6 +22,7 @@ _EXPORTS = {
     "bootstrap_auc": "bootstrap", "resample_indices": "bootstrap",
     "or_mrmc": "mrmc", "mrmc_from_ratings": "mrmc",
     "hybrid_scores": "hybrid", "lam_sweep": "hybrid",
+    "crossover_analysis": "crossover", "crossover_from_rows": "crossover", "cell_aucs": "crossover",
     "compare_readers_model": "reader_model", "compare_ratings": "reader_model",
     "read_ratings": "ratings", "write_ratings": "ratings", "to_exam_level": "ratings",
     "Ratings": "ratings", "RatingsError": "ratings",

@@ -69,9 +69,10 @@ def roc_figure(panels, truth, model_scores=None, model_name="model", threshold=N
     return fig
 
 
-def lam_sweep_figure(sweep, model_name="model") -> Figure:
-    """Hybrid AUC against lam: each reader thin, the reader average bold; lam 0 is the
-    model alone, lam 1 the reader alone."""
+def lam_sweep_figure(sweep, model_name="model", primary_lam=None) -> Figure:
+    """Hybrid AUC against lam (exploratory): each reader thin, the reader average bold; lam 0 is
+    the model alone, lam 1 the reader alone. `primary_lam`, the protocol's pre-specified lam, is
+    marked; the best lam of the grid is picked after seeing the data and is no primary result."""
     fig = Figure(figsize=(6.0, 4.2), layout="constrained")
     ax = fig.add_subplot()
     for j in range(sweep.aucs.shape[1]):
@@ -79,13 +80,15 @@ def lam_sweep_figure(sweep, model_name="model") -> Figure:
     ax.plot([], [], color="grey", lw=0.7, label="each reader's hybrid")
     ax.plot(sweep.lams, sweep.mean_auc, color="black", lw=2.0, label="reader average")
     best_lam, best_auc = sweep.best()
-    ax.plot(best_lam, best_auc, "o", color="#d62728", label=f"best average: lam={best_lam:g}, AUC={best_auc:.4f}")
+    ax.plot(best_lam, best_auc, "o", color="#d62728", label=f"best average on the grid: lam={best_lam:g}, AUC={best_auc:.4f}")
+    if primary_lam is not None:
+        ax.axvline(primary_lam, color="#1f77b4", ls="--", lw=1.0, label=f"pre-specified lam={primary_lam:g} (primary)")
     ax.set_xlabel(f"lam  (hybrid = lam x reader + (1 - lam) x {model_name})")
     ax.set_ylabel("AUC")
     ax.set_xlim(0, 1)
     ax.grid(True, lw=0.3, alpha=0.5)
     ax.legend(fontsize=8, loc="lower center")
-    ax.set_title("Reader + model hybrids", fontsize=10)
+    ax.set_title("Reader + model hybrids: lam sweep (exploratory)", fontsize=10)
     return fig
 
 

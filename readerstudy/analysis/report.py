@@ -1,8 +1,13 @@
 """A study's full analysis as data (`analyse`) and as files (`write_report`): results.json,
-CSV tables, ROC and lam-sweep plots (PNG, SVG, PDF) and a one-page PDF summary."""
+CSV tables, ROC and lam-sweep plots (PNG, SVG, PDF) and a one-page PDF summary.
+
+The hybrid's lam is the protocol's pre-specified one (primary); the lam sweep is exploratory.
+A crossover result (`crossover.crossover_analysis`, computed by the caller from the periods,
+which the Ratings table does not hold) is written as `crossover.csv` and a section of results.json;
+`provenance` (protocol and truth versions, answers used, model run) is stored as given."""
 import csv
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +15,7 @@ from matplotlib.figure import Figure
 
 from . import plots
 from .bootstrap import DEFAULT_REPLICATES
+from .crossover import CrossoverResult
 from .delong import delong_ci
 from .hybrid import DEFAULT_LAM, DEFAULT_SWEEP, LamSweep, lam_sweep
 from .mrmc import MrmcResult, mrmc_from_ratings
@@ -30,11 +36,15 @@ class StudyAnalysis:
     mrmc_note: str | None  # why there is no MRMC result
     reader_model: ReaderModelResult | None
     sweep: LamSweep | None
+    crossover: CrossoverResult | None = None
+    crossover_note: str | None = None  # why there is no crossover result
+    provenance: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         r = self.ratings
         return jsonable({
             "source": self.source,
+            "provenance": self.provenance,
             "n_cases": r.n_cases,
             "n_positive": int(r.truth.sum()),
             "n_clusters": len(set(r.cluster_ids)) if r.cluster_ids is not None else r.n_cases,
@@ -44,7 +54,11 @@ class StudyAnalysis:
             "mrmc": self.mrmc.to_dict() if self.mrmc else None,
             "mrmc_note": self.mrmc_note,
             "bootstrap": self.reader_model.to_dict() if self.reader_model else None,
+            "crossover": self.crossover.to_dict() if self.crossover else None,
+            "crossover_note": self.crossover_note,
             "lam_sweep": None if self.sweep is None else {
+                "exploratory": True,
+                "primary_lam": self.reader_model.lam if self.reader_model else None,
                 "lams": self.sweep.lams.tolist(),
                 "mean_auc": self.sweep.mean_auc.tolist(),
                 "readers": {name: self.sweep.aucs[:, j].tolist() for j, name in enumerate(self.sweep.readers)},
@@ -60,7 +74,11 @@ def default_threshold(ratings: Ratings) -> float | None:
 
 def analyse(ratings: Ratings, model_modality: str | None = None, reader_modality: str | None = None,
             covariance: str = "jackknife", replicates: int = DEFAULT_REPLICATES, seed: int | None = None,
-            lam: float = DEFAULT_LAM, threshold: float | None | str = "auto", source: str = "") -> StudyAnalysis:
+            lam: float = DEFAULT_LAM, threshold: float | None | str = "auto", source: str = "",
+            crossover: CrossoverResult | None = None, crossover_note: str | None = None,
+            provenance: dict | None = None) -> StudyAnalysis:
+    """Every result on a Ratings table. `lam` is the pre-specified hybrid weight; the sweep over
+    lam is exploratory. `crossover` and `provenance` are carried into the results as given."""
     if threshold == "auto":
         threshold = default_threshold(ratings)
     reader_aucs, points = [], []
@@ -93,7 +111,8 @@ def analyse(ratings: Ratings, model_modality: str | None = None, reader_modality
         _, readers, model_scores = split_reader_model(ratings, model_modality, result.reader_modality)
         sweep = lam_sweep(ratings.truth, readers.scores, model_scores, DEFAULT_SWEEP, readers.readers)
     return StudyAnalysis(ratings=ratings, source=source, threshold=threshold, reader_aucs=reader_aucs,
-                         operating_points=points, mrmc=mrmc, mrmc_note=note, reader_model=result, sweep=sweep)
+                         operating_points=points, mrmc=mrmc, mrmc_note=note, reader_model=result, sweep=sweep,
+                         crossover=crossover, crossover_note=crossover_note, provenance=dict(provenance or {}))
 
 
 def write_report(analysis: StudyAnalysis, out_dir) -> list[Path]:
@@ -119,7 +138,10 @@ def write_report(analysis: StudyAnalysis, out_dir) -> list[Path]:
                 for i, lam in enumerate(sweep.lams) for j, name in enumerate(sweep.readers)]
         rows += [{"lam": lam, "reader": "average", "auc": value} for lam, value in zip(sweep.lams, sweep.mean_auc)]
         written.append(_write_csv(out / "lambda_sweep.csv", rows, ["lam", "reader", "auc"]))
-        written += plots.save_figure(plots.lam_sweep_figure(sweep, analysis.reader_model.model_modality), out, "lambda_sweep")
+        written += plots.save_figure(plots.lam_sweep_figure(sweep, analysis.reader_model.model_modality,
+                                                            primary_lam=analysis.reader_model.lam), out, "lambda_sweep")
+    if analysis.crossover is not None:
+        written.append(_write_csv(out / "crossover.csv", analysis.crossover.table(), analysis.crossover.table_columns()))
     written += plots.save_figure(_roc_figure(analysis), out, "roc")
     written.append(_write_summary(analysis, out / "summary.pdf"))
     return written
@@ -193,6 +215,10 @@ def _bootstrap_rows(result: ReaderModelResult):
 def _summary_lines(analysis: StudyAnalysis) -> list[str]:
     d = analysis.to_dict()
     lines = [f"Cases: {d['n_cases']} ({d['n_positive']} positive) in {d['n_clusters']} clusters"]
+    p = analysis.provenance
+    if p:
+        lines.append(f"{p.get('answers_label', '')}; protocol version {p.get('protocol_version')}, "
+                     f"ground-truth version {p.get('truth_version') if p.get('truth_version') is not None else 'none'}")
     rm = analysis.reader_model
 
     def ci(iv):
@@ -202,7 +228,7 @@ def _summary_lines(analysis: StudyAnalysis) -> list[str]:
         b = rm.bootstrap
         lines += [f"Bootstrap: {b.n_replicates} paired cluster replicates, seed {b.seed}, "
                   f"{100 * b.level:g}% percentile intervals", "",
-                  f"{'reader':<14}{'reader AUC [95% CI]':<28}{f'hybrid (lam={rm.lam:g})':<28}hybrid - reader"]
+                  f"{'reader':<14}{'reader AUC [95% CI]':<28}{f'hybrid (lam={rm.lam:g}, pre-specified)':<28}hybrid - reader"]
         for name in rm.readers:
             lines.append(f"{name[:13]:<14}{ci(rm.readers[name]):<28}{ci(rm.hybrids[name]):<28}"
                          f"{ci(rm.hybrid_minus_reader[name])}")
@@ -227,11 +253,28 @@ def _summary_lines(analysis: StudyAnalysis) -> list[str]:
                          f"CI [{c.rrrc.ci[0]:.4f}, {c.rrrc.ci[1]:.4f}]; fixed readers: p={c.frrc.p:.4f}")
     else:
         lines.append(f"MRMC: {analysis.mrmc_note}")
+    lines += _crossover_lines(analysis)
     if analysis.threshold is not None and analysis.operating_points:
         sens = np.mean([p["sensitivity"] for p in analysis.operating_points if not rm or p["modality"] == rm.reader_modality])
         spec = np.mean([p["specificity"] for p in analysis.operating_points if not rm or p["modality"] == rm.reader_modality])
         lines.append(f"Operating points at rating >= {analysis.threshold:g}: mean sensitivity {sens:.3f}, "
                      f"mean specificity {spec:.3f}")
+    return lines
+
+
+def _crossover_lines(analysis: StudyAnalysis) -> list[str]:
+    x = analysis.crossover
+    if x is None:
+        return [f"Crossover: {analysis.crossover_note}"] if analysis.crossover_note else []
+    lines = [f"Crossover by sequence group (AUC {x.test} - {x.reference}):"]
+    for name, g in x.groups.items():
+        lines.append(f"  {name} ({g.n_readers} readers): {x.reference} {g.mean_auc[x.reference]:.4f}, "
+                     f"{x.test} {g.mean_auc[x.test]:.4f}, difference {g.mean_difference:+.4f}")
+    for t in (x.period, x.treatment):
+        if t.estimable and t.df is not None and np.isfinite(t.statistic):
+            lines.append(f"  {t.effect} effect: {t.estimate:+.4f}, t={t.statistic:.3f}, df={t.df}, p={t.pvalue:.4f}")
+        else:
+            lines.append(f"  {t.effect} effect: {t.note}")
     return lines
 
 

@@ -1,46 +1,36 @@
-"""Role permissions of the API. Object-level rules (own readings, blinding) live in the querysets
-and services the views use, so a list, a detail and an action are restricted the same way."""
+"""DRF permission classes that ask the access policy; they decide nothing themselves.
+
+`Allowed(site=..., obj=...)`: the site-level action checked for the request (None: any logged-in
+user, the querysets narrowing what they see) and the action checked on the object a detail route
+fetches. Safe and unsafe methods can name different actions.
+"""
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from readerstudy.accounts import roles
+from readerstudy.access import policy
 
 
-class HasRole(BasePermission):
-    """Any of the three roles; an account without a role reaches nothing."""
+def Allowed(*, site=None, obj=None, site_write=None, obj_write=None):
+    site_write = site if site_write is None else site_write
+    obj_write = obj if obj_write is None else obj_write
 
-    message = "Your account has no role in any study."
+    class PolicyPermission(BasePermission):
+        def _action(self, request, read, write):
+            return read if request.method in SAFE_METHODS else write
 
-    def has_permission(self, request, view):
-        return bool(roles.roles_of(request.user))
+        def has_permission(self, request, view):
+            if not request.user.is_authenticated:
+                return False
+            action = self._action(request, site, site_write)
+            if action is None:
+                return True
+            self.message = policy.MESSAGES.get(action, "Permission denied.")
+            return policy.can(request.user, action)
 
+        def has_object_permission(self, request, view, instance):
+            action = self._action(request, obj, obj_write)
+            if action is None:
+                return True
+            self.message = policy.MESSAGES.get(action, "Permission denied.")
+            return policy.can(request.user, action, instance)
 
-class IsCoordinator(BasePermission):
-    message = "Only coordinators may do this."
-
-    def has_permission(self, request, view):
-        return roles.is_coordinator(request.user)
-
-
-class IsCoordinatorOrStatistician(BasePermission):
-    message = "Only coordinators and statisticians may see this."
-
-    def has_permission(self, request, view):
-        return roles.is_coordinator(request.user) or roles.is_statistician(request.user)
-
-
-class CoordinatorWrites(BasePermission):
-    """Reading is for every role (querysets narrow it); changes are for coordinators."""
-
-    message = "Only coordinators may change studies."
-
-    def has_permission(self, request, view):
-        if request.method in SAFE_METHODS:
-            return bool(roles.roles_of(request.user))
-        return roles.is_coordinator(request.user)
-
-
-class IsReader(BasePermission):
-    message = "Only readers submit and amend readings."
-
-    def has_permission(self, request, view):
-        return roles.is_reader(request.user)
+    return PolicyPermission

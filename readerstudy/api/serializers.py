@@ -5,28 +5,96 @@ from rest_framework import serializers
 
 from readerstudy.audit.models import AuditEvent
 from readerstudy.exams.models import Exam
-from readerstudy.studies import crossover, sampling
-from readerstudy.studies.models import Arm, Assignment, Reading, ReadingRevision, ReadingSet, Study
+from readerstudy.access import policy
+from readerstudy.predictions.models import ModelRun
+from readerstudy.studies import sampling, sessions
+from readerstudy.studies.models import Arm, Assignment, Membership, ProtocolAmendment, Reading, ReadingRevision, ReadingSet, Study, Unblinding
 
 
 class ArmSerializer(serializers.ModelSerializer):
     class Meta:
         model = Arm
-        fields = ["id", "study", "kind", "position", "model_run"]
-        read_only_fields = ["study", "kind"]
+        fields = ["id", "study", "kind", "model_run"]
+        read_only_fields = fields
+
+
+class ArmUpdateSerializer(serializers.Serializer):
+    model_run = serializers.PrimaryKeyRelatedField(queryset=ModelRun.objects.all(), help_text="A completed run covering every exam of the study.")
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, help_text="Required once the study is open (a protocol amendment).")
+
+    def validate_model_run(self, run):
+        request = self.context["request"]
+        if not policy.can(request.user, policy.RUN_VIEW, run):
+            raise serializers.ValidationError("No such model run.")
+        return run
+
+
+class AmendmentSerializer(serializers.ModelSerializer):
+    by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ProtocolAmendment
+        fields = ["version", "changes", "reason", "by", "at"]
+        read_only_fields = fields
+
+
+class UnblindingSerializer(serializers.ModelSerializer):
+    by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Unblinding
+        fields = ["by", "at", "reason"]
+        read_only_fields = fields
+
+
+PROTOCOL_FIELDS = ["unit", "sequence_design", "split_cases", "washout_days", "allow_amendments", "hybrid_lambda", "seed"]
 
 
 class StudySerializer(serializers.ModelSerializer):
     arms = ArmSerializer(many=True, read_only=True)
+    amendments = AmendmentSerializer(many=True, read_only=True)
+    unblindings = UnblindingSerializer(many=True, read_only=True)
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    seed = serializers.IntegerField(required=False, min_value=0, max_value=2**62, help_text="Seed of the readers' case orders; random when omitted.")
+    seed = serializers.IntegerField(required=False, min_value=0, max_value=2**62, help_text="Seed of the readers' case orders and sequence groups; random when omitted.")
+    hybrid_lambda = serializers.FloatField(required=False, min_value=0, max_value=1)
 
     class Meta:
         model = Study
-        fields = ["id", "name", "description", "unit", "washout_days", "allow_amendments", "seed", "status", "created_at", "created_by", "closed_at", "arms"]
-        read_only_fields = ["status", "created_at", "created_by", "closed_at"]
+        fields = ["id", "name", "description", *PROTOCOL_FIELDS, "status", "protocol_version", "opened_at", "created_at",
+                  "created_by", "closed_at", "arms", "amendments", "unblindings"]
+        read_only_fields = ["status", "protocol_version", "opened_at", "created_at", "created_by", "closed_at"]
         # Uniqueness is checked by the service, inside its transaction.
         extra_kwargs = {"name": {"validators": []}}
+
+
+class StudyUpdateSerializer(serializers.ModelSerializer):
+    seed = serializers.IntegerField(required=False, min_value=0, max_value=2**62)
+    hybrid_lambda = serializers.FloatField(required=False, min_value=0, max_value=1)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000,
+                                   help_text="Why the protocol changes: required for protocol fields once the study is open.")
+
+    class Meta:
+        model = Study
+        fields = ["name", "description", *PROTOCOL_FIELDS, "reason"]
+        extra_kwargs = {"name": {"validators": []}}
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "study", "user", "username", "role", "sequence_group", "joined_at"]
+        read_only_fields = fields
+
+
+class MemberCreateSerializer(serializers.Serializer):
+    user = serializers.IntegerField(min_value=1)
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
 
 
 class ReadingSetSerializer(serializers.ModelSerializer):
@@ -91,7 +159,7 @@ class AssignmentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Assignment
-        fields = ["id", "reader", "reader_username", "study", "reading_set", "arm", "arm_kind", "case_order", "order_seed", "opens_at", "submitted", "arm_status", "created_at"]
+        fields = ["id", "reader", "reader_username", "study", "reading_set", "arm", "arm_kind", "session", "case_order", "order_seed", "opens_at", "submitted", "arm_status", "created_at"]
         read_only_fields = fields
 
     def get_submitted(self, assignment) -> int:
@@ -99,13 +167,12 @@ class AssignmentSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(ArmStatusSerializer)
     def get_arm_status(self, assignment) -> dict:
-        return crossover.arm_status(assignment)._asdict()
+        return sessions.arm_status(assignment)._asdict()
 
 
 class AssignmentCreateSerializer(serializers.Serializer):
     reader = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.all())
     reading_set = serializers.PrimaryKeyRelatedField(queryset=ReadingSet.objects.select_related("study"))
-    arm = serializers.PrimaryKeyRelatedField(queryset=Arm.objects.select_related("study"))
     opens_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
@@ -126,6 +193,10 @@ class ReadingSerializer(serializers.ModelSerializer):
 class ReadingOpenSerializer(serializers.Serializer):
     assignment = serializers.IntegerField()
     exam = serializers.IntegerField()
+
+
+class ViewerSubmitSerializer(AnswersSerializer):
+    client_key = serializers.CharField(max_length=64, help_text="Idempotency key: a retry with the same key returns the stored reading.")
 
 
 class ReadingSubmitSerializer(AnswersSerializer):

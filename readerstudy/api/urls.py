@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import SimpleRouter
 
+from readerstudy.api.views import viewer
 from readerstudy.api.views.audit_trail import AuditEventViewSet
 from readerstudy.api.views.readers import ReaderViewSet
 from readerstudy.api.views.readings import ReadingViewSet
@@ -27,6 +28,10 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema", permission_classes=[IsAuthenticated]), name="api-docs"),
     path("token/", AuditedObtainAuthToken.as_view(), name="api-token"),
+    # The reading workstation's endpoints (the viewer gets these URLs from its context).
+    path("viewer/assignments/<int:assignment_id>/exams/<int:exam_id>/", viewer.context, name="api-viewer-context"),
+    path("viewer/assignments/<int:assignment_id>/exams/<int:exam_id>/draft", viewer.draft, name="api-viewer-draft"),
+    path("viewer/assignments/<int:assignment_id>/exams/<int:exam_id>/submit", viewer.submit, name="api-viewer-submit"),
     path("", include(router.urls)),
 ]
 
@@ -36,7 +41,6 @@ for module_name in (
     "readerstudy.exams.api",
     "readerstudy.predictions.api",
     "readerstudy.analysis.api",
-    "readerstudy.studies.api_reading",
 ):
     try:
         module = importlib.import_module(module_name)

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 VIEWS = ("L-CC", "R-CC", "L-MLO", "R-MLO")
 SIDES = ("L", "R")
@@ -70,14 +71,105 @@ class Image(models.Model):
         return f"{self.exam.label} {self.view}"
 
 
+class AppendOnlyError(RuntimeError):
+    """Ground-truth history is append-only: versions and revisions are never changed or deleted."""
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError(f"{self.model._meta.verbose_name_plural} cannot be updated")
+
+    def delete(self):
+        raise AppendOnlyError(f"{self.model._meta.verbose_name_plural} cannot be deleted")
+
+
+class AppendOnlyModel(models.Model):
+    """Rows are inserted once, never saved again nor deleted through the ORM's instance or queryset API."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise AppendOnlyError(f"{self._meta.verbose_name_plural} cannot be updated")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(f"{self._meta.verbose_name_plural} cannot be deleted")
+
+
+class TruthVersion(AppendOnlyModel):
+    """One ground-truth import that changed something: numbered 1, 2, 3, ... in the order of the
+    imports. An analysis names the truth version it used (`readerstudy.exams.truth.truth_as_of`)."""
+
+    number = models.PositiveIntegerField(unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by_username = models.CharField(max_length=150, blank=True, help_text="Kept if the account is deleted.")
+    source = models.CharField(max_length=255, blank=True, help_text="The imported file's name, or what made this version.")
+    reason = models.TextField(blank=True)
+    breasts_added = models.PositiveIntegerField(default=0, help_text="Breasts that had no truth before.")
+    breasts_changed = models.PositiveIntegerField(default=0, help_text="Breasts whose truth had another value before.")
+    breasts_unchanged = models.PositiveIntegerField(default=0, help_text="Breasts in the file with the same value as before.")
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [models.CheckConstraint(condition=models.Q(number__gte=1), name="truth_version_number_positive")]
+
+    @property
+    def breasts_revised(self) -> int:
+        """Added and changed breasts: the number of revisions of this version."""
+        return self.breasts_added + self.breasts_changed
+
+    def __str__(self):
+        return f"ground truth v{self.number}"
+
+
+class BreastTruthRevision(AppendOnlyModel):
+    """The value one truth version gave one breast, with the value it replaced (append-only).
+
+    `malignant`, `benign` and `source` are the new value; `previous_malignant`, `previous_benign`
+    and `previous_source` the value before this version, all three NULL when the breast had no
+    truth before. Breasts an import left as they were get no revision."""
+
+    version = models.ForeignKey(TruthVersion, on_delete=models.PROTECT, related_name="revisions")
+    exam = models.ForeignKey(Exam, on_delete=models.PROTECT, related_name="truth_revisions")
+    side = models.CharField(max_length=1, choices=[("L", "left"), ("R", "right")])
+    malignant = models.BooleanField()
+    benign = models.BooleanField()
+    source = models.CharField(max_length=128, blank=True)
+    previous_malignant = models.BooleanField(null=True, blank=True)
+    previous_benign = models.BooleanField(null=True, blank=True)
+    previous_source = models.CharField(max_length=128, null=True, blank=True)
+
+    class Meta:
+        ordering = ["version", "exam", "side"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "exam", "side"], name="one_revision_per_breast_per_truth_version"),
+            models.CheckConstraint(condition=models.Q(side__in=SIDES), name="truth_revision_side_is_l_or_r"),
+        ]
+
+    @property
+    def is_new(self) -> bool:
+        return self.previous_malignant is None
+
+    def __str__(self):
+        return f"v{self.version.number} {self.exam.label} {self.side}"
+
+
 class BreastTruth(models.Model):
-    """Ground truth for one breast of an exam."""
+    """The current ground truth for one breast of an exam; its history is in BreastTruthRevision."""
 
     exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="truths")
     side = models.CharField(max_length=1, choices=[("L", "left"), ("R", "right")])
     malignant = models.BooleanField()
     benign = models.BooleanField()
     source = models.CharField(max_length=128, blank=True, help_text="Where the truth comes from, e.g. biopsy or follow-up.")
+    version = models.ForeignKey(
+        TruthVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="The truth version that last set this value (empty: set outside the versioned import).")
 
     class Meta:
         ordering = ["exam", "side"]

@@ -10,21 +10,22 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET, require_http_methods
 
-from readerstudy.accounts import roles
-
-from .access import can_view_exam
 from .ingest import ingest_uploads
-from .models import Image
+from .models import Image, TruthVersion
 from .pixels import image_header_payload
-from .truth import import_truth
+from .truth import import_truth_report
 
 CACHE_SECONDS = 24 * 3600  # derivatives never change for a given image; private: per user
 MAX_TRUTH_BYTES = 10 * 1024 * 1024
+MAX_TRUTH_REASON = 2000
+TRUTH_VERSIONS_SHOWN = 100
 
 
-def _coordinator_only(request) -> None:
-    if not roles.is_coordinator(request.user):
-        raise PermissionDenied("Only coordinators import exams and ground truth.")
+# The access policy answers through Django's permission API (readerstudy.access.policy.PolicyBackend),
+# so this app asks it without importing anything above it.
+def _require(request, action: str, obj=None, message: str = "Permission denied.") -> None:
+    if not request.user.has_perm(action, obj):
+        raise PermissionDenied(message)
 
 
 def _keep_map_default() -> bool:
@@ -47,7 +48,7 @@ def _wants_json(request) -> bool:
 @require_http_methods(["GET", "POST"])
 def upload(request):
     """Many files or a .zip; the page uploads with a progress bar and shows one result per file."""
-    _coordinator_only(request)
+    _require(request, "exam.import", message="Only study creators import exams.")
     if request.method == "GET":
         return render(request, "exams/upload.html", {"keep_identifier_map": _keep_map_default()})
     try:
@@ -69,35 +70,47 @@ def upload(request):
     return render(request, "exams/upload.html", {"report": report, "keep_identifier_map": keep_map})
 
 
+def _truth_page(request, status=200, **context):
+    """The upload form and the history of the ground truth (newest version first)."""
+    context["versions"] = TruthVersion.objects.select_related("created_by")[:TRUTH_VERSIONS_SHOWN]
+    context.setdefault("reason", "")
+    return render(request, "exams/truth_upload.html", context, status=status)
+
+
 @require_http_methods(["GET", "POST"])
 def truth_upload(request):
-    _coordinator_only(request)
+    _require(request, "truth.import", message="Only study creators import ground truth.")
     if request.method == "GET":
-        return render(request, "exams/truth_upload.html")
+        return _truth_page(request)
     upload = request.FILES.get("file")
-    errors, stored = [], 0
+    reason = request.POST.get("reason", "").strip()
+    errors, stored, result = [], 0, None
     if upload is None:
         errors = ["Choose a CSV file: exam_id,side,malignant,benign[,source]."]
     elif upload.size > MAX_TRUTH_BYTES:
         errors = [f"The file has {upload.size} bytes; the limit is {MAX_TRUTH_BYTES}."]
+    elif len(reason) > MAX_TRUTH_REASON:
+        errors = [f"The reason has {len(reason)} characters; the limit is {MAX_TRUTH_REASON}."]
     else:
         try:
             text = upload.read().decode("utf-8-sig")
         except UnicodeDecodeError:
             errors = ["The file is not UTF-8 text."]
         else:
-            stored, problems = import_truth(text, user=request.user, request=request)
-            errors = [str(problem) for problem in problems]
+            result = import_truth_report(text, user=request.user, request=request, reason=reason,
+                                         source=upload.name or "")
+            stored = result.stored
+            errors = [str(problem) for problem in result.errors]
     status = 400 if errors else 200
     if _wants_json(request):
         return JsonResponse({"stored": stored, "errors": errors}, status=status)
-    return render(request, "exams/truth_upload.html", {"errors": errors, "stored": stored}, status=status)
+    return _truth_page(request, status=status, errors=errors, stored=stored, result=None if errors else result,
+                       reason=reason if errors else "")
 
 
 def _visible_image(request, pk: int) -> Image:
     image = get_object_or_404(Image.objects.select_related("exam"), pk=pk)
-    if not can_view_exam(request.user, image.exam):
-        raise PermissionDenied("You may not see this exam.")
+    _require(request, "exam.view", image.exam, message="You may not see this exam.")
     return image
 
 

@@ -1,28 +1,42 @@
 """REST endpoints of model versions, runs, their progress and predictions (joined into /api/).
 
-Coordinators read and write; statisticians read. Readers see none of this: model output reaches
-them only through the AI-aided arm's overlay (overlay.py).
+Every decision is the access policy's (readerstudy/access/policy.py), asked through the small
+permission class below (this app sits below studies and api, so it cannot use
+api/permissions.py): reads need MODEL_VIEW (study creators, and the coordinators and
+statisticians of a study); registering a model version or starting a run needs MODEL_REGISTER;
+a run is visible as the policy's `model_runs` says (RUN_VIEW) and cancelled with RUN_MANAGE.
+Readers see none of this: model output reaches them only through the AI-aided arm's overlay.
+A run is a list of exams here; runs over a study's reading sets are started from the study's page.
 """
-from django.shortcuts import get_object_or_404
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
-from readerstudy.accounts import roles
+from readerstudy.access import policy
 from readerstudy.predictions import registry, runs
 from readerstudy.predictions.models import ModelRun, ModelVersion, Prediction
-from readerstudy.studies.models import ReadingSet, Study
 
 
-class CoordinatorsWriteStatisticiansRead(BasePermission):
-    message = "Only coordinators (and, read-only, statisticians) may use model endpoints."
+class PolicyPermission(BasePermission):
+    """Asks the policy: `view.site_actions[view.action]` (default MODEL_VIEW) for the request, and
+    `view.object_actions[view.action]` (default `view.object_action`, None: nothing more) for the
+    object a detail route fetches."""
 
     def has_permission(self, request, view):
-        if roles.is_coordinator(request.user):
+        if not request.user.is_authenticated:
+            return False
+        decision = getattr(view, "site_actions", {}).get(view.action, policy.MODEL_VIEW)
+        self.message = policy.MESSAGES.get(decision, "Permission denied.")
+        return policy.can(request.user, decision)
+
+    def has_object_permission(self, request, view, instance):
+        decision = getattr(view, "object_actions", {}).get(view.action, getattr(view, "object_action", None))
+        if decision is None:
             return True
-        return request.method in SAFE_METHODS and roles.is_statistician(request.user)
+        self.message = policy.MESSAGES.get(decision, "Permission denied.")
+        return policy.can(request.user, decision, instance)
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
@@ -35,14 +49,15 @@ class ModelVersionSerializer(serializers.ModelSerializer):
 
 class ModelRunSerializer(serializers.ModelSerializer):
     model_version = serializers.PrimaryKeyRelatedField(queryset=ModelVersion.objects.all())
-    reading_set = serializers.PrimaryKeyRelatedField(queryset=ReadingSet.objects.all(), required=False, allow_null=True)
-    study = serializers.PrimaryKeyRelatedField(queryset=Study.objects.all(), required=False, allow_null=True)
+    exams = serializers.ListField(child=serializers.IntegerField(min_value=1), write_only=True, allow_empty=False,
+                                  help_text="The exam ids to run the model over, in order (required to start a run).")
+    description = serializers.CharField(max_length=500, required=False, allow_blank=True)
     options = serializers.DictField(required=False)
     progress = serializers.SerializerMethodField()
 
     class Meta:
         model = ModelRun
-        fields = ["id", "model_version", "study", "reading_set", "status", "options", "created_at", "started_at",
+        fields = ["id", "model_version", "exams", "description", "status", "options", "created_at", "started_at",
                   "finished_at", "progress"]
         read_only_fields = ["status", "created_at", "started_at", "finished_at"]
 
@@ -63,7 +78,11 @@ class ModelVersionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
 
     queryset = ModelVersion.objects.all()
     serializer_class = ModelVersionSerializer
-    permission_classes = [CoordinatorsWriteStatisticiansRead]
+    permission_classes = [PolicyPermission]
+    site_actions = {"create": policy.MODEL_REGISTER}
+
+    def get_queryset(self):
+        return policy.model_versions(self.request.user, super().get_queryset())
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
@@ -80,18 +99,29 @@ class ModelVersionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
 
 
 class ModelRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
-    """Model runs with their progress. POST starts a run over a reading set or a study."""
+    """Model runs the user may see, with their progress. POST starts a run over a list of exams."""
 
     queryset = ModelRun.objects.select_related("model_version")
     serializer_class = ModelRunSerializer
-    permission_classes = [CoordinatorsWriteStatisticiansRead]
+    permission_classes = [PolicyPermission]
+    site_actions = {"create": policy.MODEL_REGISTER}
+    object_action = policy.RUN_VIEW
+    object_actions = {"cancel": policy.RUN_MANAGE}
+
+    def get_queryset(self):
+        return policy.model_runs(self.request.user, super().get_queryset())
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        exam_ids = list(dict.fromkeys(data["exams"]))
+        allowed = set(policy.selectable_exams(request.user).filter(pk__in=exam_ids).values_list("pk", flat=True))
+        refused = [exam_id for exam_id in exam_ids if exam_id not in allowed]
+        if refused:
+            raise serializers.ValidationError({"exams": f"No exam you may run a model over has id {', '.join(map(str, refused[:10]))}."})
         try:
-            run = runs.start_run(data["model_version"], reading_set=data.get("reading_set"), study=data.get("study"),
+            run = runs.start_run(data["model_version"], exam_ids=exam_ids, description=data.get("description", ""),
                                  options=data.get("options"), actor=request.user, request=request)
         except runs.RunError as error:
             raise serializers.ValidationError({"detail": str(error)}) from None
@@ -112,7 +142,7 @@ class ModelRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     @action(detail=True, methods=["get"])
     def predictions(self, request, pk=None):
-        run = get_object_or_404(ModelRun, pk=pk)
+        run = self.get_object()
         queryset = Prediction.objects.filter(run=run).select_related("exam").order_by("exam__label")
         page = self.paginate_queryset(queryset)
         serializer = PredictionSerializer(page if page is not None else queryset, many=True)

@@ -33,6 +33,9 @@ class ModelVersion(models.Model):
 
 
 class ModelRun(models.Model):
+    """A run of a registered model over a list of exams (one ModelRunItem per exam). Runs know
+    nothing of studies: a study's AI-aided arm points at a run (`studies.Arm.model_run`)."""
+
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         RUNNING = "running", "Running"
@@ -41,8 +44,7 @@ class ModelRun(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="runs")
-    study = models.ForeignKey("studies.Study", null=True, blank=True, on_delete=models.PROTECT, related_name="model_runs")
-    reading_set = models.ForeignKey("studies.ReadingSet", null=True, blank=True, on_delete=models.PROTECT, related_name="model_runs")
+    description = models.CharField(max_length=500, blank=True, help_text='What the exams are, e.g. "Demo study / Demo reading set".')
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     options = models.JSONField(default=dict, blank=True, help_text="tta, seed, device and other classifier options.")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -52,9 +54,6 @@ class ModelRun(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        constraints = [
-            models.CheckConstraint(condition=Q(study__isnull=False) | Q(reading_set__isnull=False), name="run_has_exam_source"),
-        ]
 
     def __str__(self):
         return f"run {self.pk} of {self.model_version.name}"

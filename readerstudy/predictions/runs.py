@@ -1,4 +1,7 @@
-"""Model runs: start one over a reading set or a study, follow its progress, cancel it.
+"""Model runs: start one over a list of exams, follow its progress, cancel it.
+
+A run knows nothing of studies (studies sit above this app: `studies.model_runs.start_study_run`
+chooses a study's exams and describes the run; a study's AI-aided arm points at a run).
 
 A run is a ModelRun with one ModelRunItem per exam. Its exams are sent to the workers as Celery
 tasks of `batch_size` exams each on the gpu queue, once the transaction that created the run has
@@ -16,6 +19,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 
 from readerstudy import audit
+from readerstudy.exams.models import Exam
 from readerstudy.predictions.models import ModelRun, ModelRunItem, ModelVersion
 
 DEFAULT_OPTIONS = {"tta": 1, "seed": 0, "batch_size": 1, "heatmaps": True, "heatmap_mode": "exact", "device": "auto"}
@@ -26,18 +30,6 @@ MAX_TTA = 10
 
 class RunError(ValueError):
     """A run that cannot be started or changed, with the reason."""
-
-
-def exam_ids_for(*, reading_set=None, study=None) -> list[int]:
-    """The exams of a reading set in reading order, or of every reading set of a study (first occurrence kept)."""
-    if (reading_set is None) == (study is None):
-        raise RunError("a run covers either a reading set or a study")
-    if reading_set is not None:
-        return reading_set.exam_ids()
-    ordered: dict[int, None] = {}
-    for members in study.reading_sets.order_by("name", "pk"):
-        ordered.update(dict.fromkeys(members.exam_ids()))
-    return list(ordered)
 
 
 def clean_options(options: dict | None) -> dict:
@@ -59,24 +51,31 @@ def clean_options(options: dict | None) -> dict:
     return merged
 
 
-def start_run(model_version: ModelVersion, *, reading_set=None, study=None, options=None, actor=None, request=None) -> ModelRun:
-    """Create a run and its items, and queue its tasks when the transaction commits."""
+def start_run(model_version: ModelVersion, *, exam_ids, description: str = "", options=None, actor=None,
+              request=None) -> ModelRun:
+    """Create a run over `exam_ids` (in this order; a repeated exam is kept once) and its items, and
+    queue its tasks when the transaction commits."""
     options = clean_options(options)
-    exam_ids = exam_ids_for(reading_set=reading_set, study=study)
+    try:
+        exam_ids = list(dict.fromkeys(int(exam_id) for exam_id in exam_ids or ()))
+    except (TypeError, ValueError):
+        raise RunError("exam ids must be integers") from None
     if not exam_ids:
-        raise RunError("the reading set or study has no exams")
+        raise RunError("a run needs at least one exam")
+    found = set(Exam.objects.filter(pk__in=exam_ids).values_list("pk", flat=True))
+    missing = [exam_id for exam_id in exam_ids if exam_id not in found]
+    if missing:
+        raise RunError(f"no exam with id {', '.join(map(str, missing[:10]))}{' ...' if len(missing) > 10 else ''}")
     with transaction.atomic():
         run = ModelRun.objects.create(
             model_version=model_version,
-            study=study if study is not None else reading_set.study,
-            reading_set=reading_set,
+            description=(description or "")[:ModelRun._meta.get_field("description").max_length],
             options=options,
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
         )
         ModelRunItem.objects.bulk_create(ModelRunItem(run=run, exam_id=exam_id) for exam_id in exam_ids)
-        audit.record(actor, "model_run.started", run, study=run.study_id, request=request,
-                     model_version=model_version.name, exams=len(exam_ids), options=options,
-                     reading_set=getattr(reading_set, "pk", None))
+        audit.record(actor, "model_run.started", run, request=request, model_version=model_version.name,
+                     exams=len(exam_ids), options=options, description=run.description)
         transaction.on_commit(lambda: dispatch(run))
     return run
 
@@ -109,7 +108,7 @@ def resume_run(run: ModelRun, *, actor=None, request=None) -> int:
     if run.is_finished:
         raise RunError(f"run {run.pk} is {run.get_status_display().lower()}; only an unfinished run can be resumed")
     sent = dispatch(run)
-    audit.record(actor, "model_run.resumed", run, study=run.study_id, request=request, tasks=sent)
+    audit.record(actor, "model_run.resumed", run, request=request, tasks=sent)
     return sent
 
 
@@ -129,7 +128,7 @@ def cancel_run(run: ModelRun, *, actor=None, request=None) -> ModelRun:
         cancelled = run.items.filter(state__in=ModelRunItem.UNFINISHED).update(
             state=ModelRunItem.State.CANCELLED, finished_at=timezone.now(), error="cancelled by a coordinator"
         )
-        audit.record(actor, "model_run.cancelled", run, study=run.study_id, request=request, exams_cancelled=cancelled)
+        audit.record(actor, "model_run.cancelled", run, request=request, exams_cancelled=cancelled)
     run.refresh_from_db()
     return run
 

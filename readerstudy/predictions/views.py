@@ -1,29 +1,37 @@
-"""Pages under /models/: the registry, starting a run, the live run dashboard (coordinators), and the
-AI overlay endpoints of the reading workstation (readers, AI-aided arm only)."""
+"""Pages under /models/: the registry of model versions with the runs the user may see, and the
+live run dashboard (progress, cancel, resume). Every decision is the access policy's. Starting a
+run over a study's exams is a study page (studies/views/model_runs.py); the reader's AI overlay
+endpoints are reader pages (studies/views/overlay.py)."""
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from readerstudy.accounts import roles
-from readerstudy.predictions import heatmaps, overlay, registry, runs
-from readerstudy.predictions.forms import RegisterModelForm, StartRunForm
-from readerstudy.predictions.models import ModelRun, ModelRunItem, ModelVersion
-from readerstudy.studies.access import assignment_for_reader
+from readerstudy.access import policy
+from readerstudy.predictions import registry, runs
+from readerstudy.predictions.forms import RegisterModelForm
+from readerstudy.predictions.models import ModelRun, ModelRunItem
 
 ITEMS_PER_PAGE = 100
+RUNS_PER_PAGE = 50
 
 
-def _require_coordinator(user):
-    if not roles.is_coordinator(user):
-        raise PermissionDenied("Only coordinators manage models and model runs.")
+def _run(request, run_id, action=policy.RUN_VIEW) -> ModelRun:
+    """The run, if the policy allows `action` on it (403 otherwise; 404 if it does not exist)."""
+    run = get_object_or_404(ModelRun.objects.select_related("model_version", "created_by"), pk=run_id)
+    policy.require(request.user, action, run)
+    return run
 
 
+@require_http_methods(["GET", "POST"])
 def registry_page(request):
-    """Registered model versions, and a form to register another (a path on the workers' storage or an upload)."""
-    _require_coordinator(request.user)
+    """Registered model versions, the model runs the user may see, and (for those who may register
+    models) a form to register another (a path on the workers' storage or an upload)."""
+    policy.require(request.user, policy.MODEL_VIEW)
+    may_register = policy.can(request.user, policy.MODEL_REGISTER)
+    if request.method == "POST":
+        policy.require(request.user, policy.MODEL_REGISTER)
     form = RegisterModelForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -46,52 +54,35 @@ def registry_page(request):
         else:
             messages.success(request, f"Registered {version}.")
             return redirect("predictions:registry")
-    versions = ModelVersion.objects.all()
-    return render(request, "predictions/registry.html", {"versions": versions, "form": form})
+    versions = policy.model_versions(request.user)
+    visible_runs = policy.model_runs(request.user).select_related("model_version", "created_by").order_by("-created_at", "-pk")
+    run_page = Paginator(visible_runs, RUNS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "predictions/registry.html", {
+        "versions": versions, "form": form if may_register else None, "runs": run_page,
+    })
 
 
-def start_run_page(request):
-    _require_coordinator(request.user)
-    initial = {}
-    if request.GET.get("reading_set"):
-        initial["reading_set"] = request.GET["reading_set"]
-    if request.GET.get("study"):
-        initial["study"] = request.GET["study"]
-    form = StartRunForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            run = runs.start_run(data["model_version"], reading_set=data["reading_set"], study=data["study"],
-                                 options=form.options(), actor=request.user, request=request)
-        except runs.RunError as error:
-            form.add_error(None, str(error))
-        else:
-            messages.success(request, f"Started {run} over {run.items.count()} exams.")
-            return redirect("predictions:run", run.pk)
-    recent = ModelRun.objects.select_related("model_version", "study", "reading_set")[:20]
-    return render(request, "predictions/start_run.html", {"form": form, "runs": recent})
-
-
+@require_GET
 def run_page(request, run_id):
     """The run dashboard: live progress (polled from run_progress), failures with their reasons, cancel."""
-    _require_coordinator(request.user)
-    run = get_object_or_404(ModelRun.objects.select_related("model_version", "study", "reading_set"), pk=run_id)
+    run = _run(request, run_id)
     problems = run.items.filter(state=ModelRunItem.State.FAILED).select_related("exam").order_by("exam__label")
     page = Paginator(problems, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "predictions/run.html", {"run": run, "progress": runs.progress(run), "failures": page})
+    return render(request, "predictions/run.html", {
+        "run": run, "progress": runs.progress(run), "failures": page,
+        "may_manage": policy.can(request.user, policy.RUN_MANAGE, run),
+    })
 
 
 @require_GET
 def run_progress(request, run_id):
-    _require_coordinator(request.user)
-    run = get_object_or_404(ModelRun, pk=run_id)
+    run = _run(request, run_id)
     return JsonResponse(runs.progress(run).as_dict())
 
 
 @require_POST
 def cancel_run(request, run_id):
-    _require_coordinator(request.user)
-    run = get_object_or_404(ModelRun, pk=run_id)
+    run = _run(request, run_id, policy.RUN_MANAGE)
     try:
         runs.cancel_run(run, actor=request.user, request=request)
     except runs.RunError as error:
@@ -103,8 +94,7 @@ def cancel_run(request, run_id):
 
 @require_POST
 def resume_run(request, run_id):
-    _require_coordinator(request.user)
-    run = get_object_or_404(ModelRun, pk=run_id)
+    run = _run(request, run_id, policy.RUN_MANAGE)
     try:
         sent = runs.resume_run(run, actor=request.user, request=request)
     except runs.RunError as error:
@@ -112,31 +102,3 @@ def resume_run(request, run_id):
     else:
         messages.success(request, f"Sent the unfinished exams of {run} again ({sent} tasks).")
     return redirect("predictions:run", run.pk)
-
-
-def _reader_assignment(request, assignment_id):
-    if not roles.is_reader(request.user):
-        raise PermissionDenied("Only readers see model output, in an AI-aided arm.")
-    return assignment_for_reader(request.user, assignment_id)
-
-
-@require_GET
-def overlay_json(request, assignment_id, exam_id):
-    """The viewer's ai_overlay for one exam; 404 wherever the arm shows no model output."""
-    data = overlay.ai_overlay(_reader_assignment(request, assignment_id), exam_id)
-    if data is None:
-        raise Http404("No model output here.")
-    return JsonResponse(data)
-
-
-@require_GET
-def overlay_heatmap(request, assignment_id, exam_id, view, kind):
-    relative = overlay.heatmap_path(_reader_assignment(request, assignment_id), exam_id, view, kind)
-    if relative is None:
-        raise Http404("No heatmap here.")
-    path = heatmaps.absolute_path(relative)
-    if not path.is_file():
-        raise Http404("The heatmap file is missing.")
-    response = FileResponse(open(path, "rb"), content_type="image/png")
-    response["Cache-Control"] = "private, max-age=3600"
-    return response

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from readerstudy import audit
+from readerstudy.studies import sessions
 from readerstudy.studies.answers import ANSWER_FIELDS, answers_of, clean_answers
 from readerstudy.studies.errors import Conflict
 from readerstudy.studies.models import Reading, ReadingRevision
@@ -38,6 +39,9 @@ def amend(reading_id: int, user, answers, reason: str, *, request=None) -> Readi
             raise PermissionDenied("This study does not allow amendments.")
         if study.is_closed:
             raise PermissionDenied("The study is closed.")
+        # Only inside the open session: a finished session is locked, and a reader who has moved on
+        # (and may have seen the model's output) cannot go back to the answers of an earlier one.
+        sessions.require_open(reading.assignment)
         if reading.status != Reading.Status.SUBMITTED:
             raise Conflict("Only a submitted reading can be amended.")
         if cleaned == answers_of(reading):

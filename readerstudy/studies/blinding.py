@@ -1,30 +1,21 @@
-"""Who may see individual answers (reading values).
+"""Whether a study's answers are blinded: until it closes, or until an explicit, recorded interim
+unblinding. Who may see what once it is unblinded is the access policy's decision."""
+from django.db.models import Exists, OuterRef, Q
 
-Readers see only their own readings. Coordinators run the study but see answers only in
-aggregate until the study is closed, so they cannot steer readers by what they answered.
-Statisticians read what the analysis needs (submitted readings) and change nothing.
-"""
-from django.db.models import Q
-
-from readerstudy.accounts import roles
+from readerstudy.studies.models import Study, Unblinding
 
 
-def can_see_answers(user, study) -> bool:
-    """Whether `user` may see every reader's individual answers in `study`."""
-    if roles.is_statistician(user):
-        return True
-    if roles.is_coordinator(user):
-        return study.is_closed
-    return False
+def is_unblinded(study) -> bool:
+    return study.status == Study.Status.CLOSED or Unblinding.objects.filter(study_id=study.pk).exists()
 
 
-def visible_readings(user, readings):
-    """Restrict a Reading queryset to what `user` may see value by value (the union over the user's roles)."""
-    allowed = Q(pk__in=[])
-    if roles.is_reader(user):
-        allowed |= Q(assignment__reader_id=user.pk)
-    if roles.is_statistician(user):
-        allowed |= Q(status="submitted")
-    if roles.is_coordinator(user):
-        allowed |= Q(status="submitted", assignment__arm__study__status="closed")
-    return readings.filter(allowed)
+def _unblinded_q():
+    return Q(status=Study.Status.CLOSED) | Q(Exists(Unblinding.objects.filter(study_id=OuterRef("pk"))))
+
+
+def unblinded(studies):
+    return studies.filter(_unblinded_q())
+
+
+def blinded(studies):
+    return studies.exclude(_unblinded_q())

@@ -5,7 +5,6 @@ The link carries Django's password-reset token, which stops working once the pas
 the coordinator sees the link and passes it on.
 """
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -14,8 +13,12 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from readerstudy import audit
-from readerstudy.accounts import roles
 from readerstudy.studies.errors import Conflict
+
+
+def accounts():
+    """The accounts study creators manage: everyone but site administrators."""
+    return get_user_model().objects.filter(is_superuser=False).order_by("username")
 
 
 def set_password_path(user) -> str:
@@ -29,7 +32,7 @@ def invite_link(user, request=None) -> str:
 
 
 def create_reader(by, *, username: str, email: str = "", first_name: str = "", last_name: str = "", request=None):
-    """(reader, link): a new account in the reader group with no usable password yet."""
+    """(reader, link): a new account with no usable password yet; roles come with study memberships."""
     User = get_user_model()
     username = (username or "").strip()
     if not username:
@@ -39,7 +42,6 @@ def create_reader(by, *, username: str, email: str = "", first_name: str = "", l
             user = User.objects.create_user(username=username, email=email, first_name=first_name, last_name=last_name)
             user.set_unusable_password()
             user.save(update_fields=["password"])
-            user.groups.add(Group.objects.get(name=roles.READER))
             audit.record(by, "reader.created", user, request=request, username=username)
     except IntegrityError:
         raise ValidationError({"username": "This username is taken."}) from None
@@ -51,8 +53,8 @@ def reissue_link(reader, by, *, request=None) -> str:
 
     Refused afterwards: a coordinator who could reset a reader's password could read as that reader.
     """
-    if not roles.is_reader(reader):
-        raise ValidationError("Links are issued for reader accounts only.")
+    if reader.is_superuser:
+        raise ValidationError("Links are not issued for site administrators.")
     if reader.has_usable_password():
         raise Conflict("This reader has already set a password.")
     audit.record(by, "reader.invited", reader, request=request, username=reader.get_username())

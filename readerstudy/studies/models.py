@@ -15,6 +15,10 @@ class Study(models.Model):
         OPEN = "open", "Open"
         CLOSED = "closed", "Closed"
 
+    class SequenceDesign(models.TextChoices):
+        COUNTERBALANCED = "counterbalanced", "Counterbalanced crossover (readers randomised to unaided first or AI-aided first)"
+        UNAIDED_FIRST = "unaided_first", "Fixed sequence (every reader unaided first; modality confounded with session order)"
+
     name = models.CharField(max_length=200, unique=True)
     description = models.TextField(blank=True)
     unit = models.CharField(max_length=8, choices=Unit.choices, default=Unit.BREAST)
@@ -24,11 +28,22 @@ class Study(models.Model):
     seed = models.BigIntegerField(default=0, help_text="Seed of every reader's case order in this study.")
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    closed_at = models.DateTimeField(null=True, blank=True, help_text="When the study was closed; answers are unblinded to coordinators from then on.")
+    closed_at = models.DateTimeField(null=True, blank=True, help_text="When the study was closed; answers are unblinded from then on.")
+    sequence_design = models.CharField(max_length=16, choices=SequenceDesign.choices, default=SequenceDesign.COUNTERBALANCED)
+    split_cases = models.BooleanField(
+        default=False, help_text="Split each reading set into halves read in opposite modalities in each session.")
+    hybrid_lambda = models.FloatField(
+        default=0.5, help_text="Weight of the reader in the pre-specified hybrid score lam * reader + (1 - lam) * model.")
+    protocol_version = models.PositiveIntegerField(
+        default=0, help_text="0 while a draft; 1 when the study opens (protocol frozen); +1 per protocol amendment.")
+    opened_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "studies"
+        constraints = [
+            models.CheckConstraint(condition=Q(hybrid_lambda__gte=0, hybrid_lambda__lte=1), name="hybrid_lambda_0_1"),
+        ]
 
     def __str__(self):
         return self.name
@@ -36,6 +51,73 @@ class Study(models.Model):
     @property
     def is_closed(self) -> bool:
         return self.status == self.Status.CLOSED
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+
+class Membership(models.Model):
+    """A user's one role in one study. One row per (study, user): nobody is both a reader and the
+    coordinator or statistician of the same study (separation of duties, held by the database)."""
+
+    class Role(models.TextChoices):
+        COORDINATOR = "coordinator", "Coordinator"
+        READER = "reader", "Reader"
+        STATISTICIAN = "statistician", "Statistician"
+
+    class Sequence(models.TextChoices):
+        UNAIDED_FIRST = "unaided_first", "Unaided first"
+        AIDED_FIRST = "aided_first", "AI-aided first"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="memberships")
+    role = models.CharField(max_length=12, choices=Role.choices)
+    sequence_group = models.CharField(
+        max_length=16, choices=Sequence.choices, blank=True,
+        help_text="Readers only: the randomised (seeded, stored) order of the modalities.")
+    joined_at = models.DateTimeField(auto_now_add=True)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["study", "role", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "user"], name="one_role_per_user_per_study"),
+            models.CheckConstraint(condition=Q(role__in=["coordinator", "reader", "statistician"]), name="membership_role_valid"),
+            models.CheckConstraint(
+                condition=Q(role="reader", sequence_group__in=["unaided_first", "aided_first"]) | (~Q(role="reader") & Q(sequence_group="")),
+                name="sequence_group_for_readers_only"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} ({self.get_role_display().lower()}) in {self.study}"
+
+
+class Unblinding(models.Model):
+    """An explicit interim unblinding of an open study: who, when and why (shown on the study's page)."""
+
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="unblindings")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["study", "at"]
+
+
+class ProtocolAmendment(models.Model):
+    """A change to an open study's frozen protocol: versioned, with who, when, why, old and new values."""
+
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="amendments")
+    version = models.PositiveIntegerField(help_text="The protocol version this amendment creates.")
+    changes = models.JSONField(help_text='{"field": {"old": ..., "new": ...}}')
+    reason = models.TextField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["study", "version"]
+        constraints = [models.UniqueConstraint(fields=["study", "version"], name="one_amendment_per_version")]
 
 
 class Arm(models.Model):
@@ -45,7 +127,7 @@ class Arm(models.Model):
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="arms")
     kind = models.CharField(max_length=8, choices=Kind.choices)
-    position = models.PositiveSmallIntegerField(default=0, help_text="Order of the arm in a crossover (0 first).")
+    position = models.PositiveSmallIntegerField(default=0, help_text="Display order (unaided 0, AI-aided 1); each reader's session order follows their sequence group.")
     model_run = models.ForeignKey("predictions.ModelRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text="Model output shown in an AI-aided arm.")
 
     class Meta:
@@ -91,20 +173,25 @@ class ReadingSetExam(models.Model):
 
 
 class Assignment(models.Model):
-    """A reader reads a reading set in one arm, in the reader's own random order (stored, never re-derived)."""
+    """A reader reads (part of) a reading set in one arm during one session, in the reader's own
+    random order (stored, never re-derived). Sessions follow the reader's sequence group."""
 
     reader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments")
     reading_set = models.ForeignKey(ReadingSet, on_delete=models.PROTECT, related_name="assignments")
     arm = models.ForeignKey(Arm, on_delete=models.PROTECT, related_name="assignments")
     case_order = models.JSONField(help_text="Exam ids in the order this reader reads them.")
     order_seed = models.BigIntegerField()
-    opens_at = models.DateTimeField(null=True, blank=True, help_text="Not readable before this time (washout).")
+    session = models.PositiveSmallIntegerField(default=1, help_text="1 or 2: the reader's reading session (period) of this assignment.")
+    opens_at = models.DateTimeField(null=True, blank=True, help_text="Not readable before this time.")
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
-        ordering = ["reader", "arm__position", "created_at"]
-        constraints = [models.UniqueConstraint(fields=["reader", "reading_set", "arm"], name="one_assignment_per_reader_set_arm")]
+        ordering = ["reader", "session", "arm__position", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["reader", "reading_set", "arm", "session"], name="one_assignment_per_reader_set_arm_session"),
+            models.CheckConstraint(condition=Q(session__in=[1, 2]), name="assignment_session_1_or_2"),
+        ]
 
     def __str__(self):
         return f"{self.reader} / {self.reading_set.name} / {self.arm.get_kind_display()}"

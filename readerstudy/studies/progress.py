@@ -5,7 +5,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 
-from readerstudy.studies import crossover
+from readerstudy.studies import sessions
 from readerstudy.studies.models import Assignment, Reading, ReadingSetExam
 
 
@@ -15,6 +15,7 @@ class ReaderArmProgress:
     reader_id: int
     reader: str
     reading_set: str
+    session: int
     arm: str
     total: int
     read: int
@@ -40,7 +41,7 @@ def _percent(done: int, total: int) -> float:
 
 
 def by_reader(study) -> list[ReaderArmProgress]:
-    assignments = Assignment.objects.filter(arm__study=study).select_related("reader", "reading_set", "arm__study").order_by("reader__username", "reading_set__name", "arm__position")
+    assignments = Assignment.objects.filter(arm__study=study).select_related("reader", "reading_set", "arm__study").order_by("reader__username", "session", "reading_set__name", "arm__position")
     durations, submitted, last = defaultdict(list), defaultdict(int), {}
     for assignment_id, status, duration_ms, updated_at in Reading.objects.filter(assignment__arm__study=study).values_list("assignment_id", "status", "duration_ms", "updated_at"):
         last[assignment_id] = max(updated_at, last.get(assignment_id, updated_at))
@@ -50,10 +51,10 @@ def by_reader(study) -> list[ReaderArmProgress]:
                 durations[assignment_id].append(duration_ms)
     rows = []
     for a in assignments:
-        state = crossover.arm_status(a)
+        state = sessions.arm_status(a)
         rows.append(ReaderArmProgress(
             assignment_id=a.pk, reader_id=a.reader_id, reader=a.reader.get_username(), reading_set=a.reading_set.name,
-            arm=a.arm.kind, total=len(a.case_order), read=submitted[a.pk], percent=_percent(submitted[a.pk], len(a.case_order)),
+            session=a.session, arm=a.arm.kind, total=len(a.case_order), read=submitted[a.pk], percent=_percent(submitted[a.pk], len(a.case_order)),
             median_reading_seconds=round(statistics.median(durations[a.pk]) / 1000.0, 1) if durations[a.pk] else None,
             last_activity=last.get(a.pk), is_open=state.is_open, opens_at=state.opens_at, status=state.reason or "open",
         ))

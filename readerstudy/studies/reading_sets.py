@@ -1,7 +1,8 @@
 """Building reading sets from imported exams: picked by hand, by filter, or as a stratified random sample.
 
-A set's exams are fixed once a reader is assigned to it, because every assignment stores its
-case order at creation; exams can still be added to other sets without touching those orders.
+Reading sets are part of the protocol: they are built while the study is a draft and frozen when
+it opens. A set's exams are also fixed once a reader is assigned to it, because every assignment
+stores its case order at creation.
 """
 import re
 import secrets
@@ -28,9 +29,10 @@ def strata_of(exam_ids) -> dict[int, str]:
     return {exam_id: sampling.stratum(flags.get(exam_id, [])) for exam_id in exam_ids}
 
 
-def filter_exams(*, label: str = "", source: str = "", stratum: str = "", attribute: str = "", exclude_study=None):
-    """Imported exams matching a filter; `attribute` is "key=value" on the exam's subgroup attributes."""
-    exams = Exam.objects.all()
+def filter_exams(*, label: str = "", source: str = "", stratum: str = "", attribute: str = "", exclude_study=None, base=None):
+    """Imported exams (of `base`, default all) matching a filter; `attribute` is "key=value" on the
+    exam's subgroup attributes."""
+    exams = Exam.objects.all() if base is None else base
     if label:
         exams = exams.filter(label__icontains=label)
     if source:
@@ -47,8 +49,13 @@ def filter_exams(*, label: str = "", source: str = "", stratum: str = "", attrib
         if stratum not in sampling.STRATA:
             raise ValidationError({"stratum": f"Choose one of {', '.join(sampling.STRATA)}."})
         ids = list(exams.values_list("pk", flat=True))
-        exams = Exam.objects.filter(pk__in=[i for i, s in strata_of(ids).items() if s == stratum])
+        exams = exams.filter(pk__in=[i for i, s in strata_of(ids).items() if s == stratum])
     return exams.order_by("label")
+
+
+def _require_draft(study) -> None:
+    if not study.is_draft:
+        raise Conflict("The study has opened: its reading sets are part of the frozen protocol.")
 
 
 def _add_members(reading_set: ReadingSet, exam_ids: list[int]) -> int:
@@ -66,8 +73,7 @@ def _add_members(reading_set: ReadingSet, exam_ids: list[int]) -> int:
 
 def create_reading_set(study, by, *, name: str, exam_ids, selection: dict | None = None, request=None) -> ReadingSet:
     """A new set of the given exams (in the given order); all or nothing."""
-    if study.is_closed:
-        raise Conflict("A closed study cannot be changed.")
+    _require_draft(study)
     if not list(exam_ids):
         raise ValidationError({"exams": "A reading set needs at least one exam."})
     try:
@@ -80,10 +86,10 @@ def create_reading_set(study, by, *, name: str, exam_ids, selection: dict | None
     return reading_set
 
 
-def sample_reading_set(study, by, *, name: str, size: int | None = None, per_stratum: dict | None = None, seed: int | None = None, filters: dict | None = None, request=None) -> ReadingSet:
+def sample_reading_set(study, by, *, name: str, size: int | None = None, per_stratum: dict | None = None, seed: int | None = None, filters: dict | None = None, base=None, request=None) -> ReadingSet:
     """A stratified random sample of the (filtered) exam pool; the seed and allocation are recorded."""
     filters = {k: v for k, v in (filters or {}).items() if v}
-    pool_ids = list(filter_exams(**filters).values_list("pk", flat=True))
+    pool_ids = list(filter_exams(**filters, base=base).values_list("pk", flat=True))
     pool = defaultdict(list)
     for exam_id, name_of_stratum in strata_of(pool_ids).items():
         pool[name_of_stratum].append(exam_id)
@@ -98,8 +104,7 @@ def sample_reading_set(study, by, *, name: str, size: int | None = None, per_str
 
 def add_exams(reading_set: ReadingSet, by, exam_ids, *, request=None) -> int:
     """Append exams to a set nobody is assigned to yet; returns how many were new."""
-    if reading_set.study.is_closed:
-        raise Conflict("A closed study cannot be changed.")
+    _require_draft(reading_set.study)
     with transaction.atomic():
         locked = ReadingSet.objects.select_for_update().get(pk=reading_set.pk)
         if locked.assignments.exists():

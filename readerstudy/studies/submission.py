@@ -9,10 +9,8 @@ trail (coordinators read it while blinded).
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404
-from django.utils import timezone
-
-from readerstudy import audit
-from readerstudy.studies import crossover
+from readerstudy import audit, clock
+from readerstudy.studies import sessions
 from readerstudy.studies.answers import ANSWER_FIELDS, clean_answers
 from readerstudy.studies.errors import Conflict
 from readerstudy.studies.models import Reading, ReadingRevision
@@ -32,9 +30,9 @@ def _check_exam(assignment, exam_id) -> int:
 
 def open_reading(assignment, exam_id, *, now=None) -> Reading:
     """The reading of an exam as the reader first sees it: a draft stamped with the time first shown."""
-    crossover.require_open(assignment)
+    sessions.require_open(assignment)
     exam_id = _check_exam(assignment, exam_id)
-    now = now or timezone.now()
+    now = now or clock.now()
     try:
         with transaction.atomic():
             reading, _ = Reading.objects.get_or_create(assignment=assignment, exam_id=exam_id, defaults={"first_shown_at": now})
@@ -58,7 +56,7 @@ def _replay(client_key, assignment, exam_id) -> Reading | None:
 
 def submit(assignment, exam_id, answers, *, client_key: str, request=None, now=None) -> tuple[Reading, bool]:
     """(reading, created): store the reader's answers once; a retry with the same key returns the stored reading."""
-    client_key = (client_key or "").strip()
+    client_key = (client_key if isinstance(client_key, str) else "").strip()
     if not client_key or len(client_key) > MAX_CLIENT_KEY:
         raise ValidationError({"client_key": f"An idempotency key of 1 to {MAX_CLIENT_KEY} characters is required."})
     exam_id = _check_exam(assignment, exam_id)
@@ -66,8 +64,8 @@ def submit(assignment, exam_id, answers, *, client_key: str, request=None, now=N
     if earlier is not None:
         return earlier, False
     cleaned = clean_answers(answers)
-    crossover.require_open(assignment)
-    now = now or timezone.now()
+    sessions.require_open(assignment)
+    now = now or clock.now()
     try:
         with transaction.atomic():
             reading = Reading.objects.select_for_update().filter(assignment=assignment, exam_id=exam_id).first()

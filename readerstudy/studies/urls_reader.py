@@ -1,8 +1,8 @@
-"""The reader's pages and the JSON endpoints behind the viewer (mounted at /read/)."""
+"""The reader's pages (mounted at /read/); the viewer's JSON endpoints are part of the REST API
+(readerstudy/api/views/viewer.py)."""
 from django.urls import path
 
-from readerstudy.studies import api_reading
-from readerstudy.studies.views import reader
+from readerstudy.studies.views import overlay, reader
 
 app_name = "reader"
 
@@ -10,7 +10,6 @@ urlpatterns = [
     path("", reader.worklist, name="worklist"),
     path("<int:assignment_id>/continue/", reader.continue_reading, name="continue"),
     path("<int:assignment_id>/exams/<int:exam_id>/", reader.viewer, name="viewer"),
-    path("api/assignments/<int:assignment_id>/exams/<int:exam_id>/", api_reading.context, name="api-context"),
-    path("api/assignments/<int:assignment_id>/exams/<int:exam_id>/draft", api_reading.draft, name="api-draft"),
-    path("api/assignments/<int:assignment_id>/exams/<int:exam_id>/submit", api_reading.submit, name="api-submit"),
+    path("overlay/<int:assignment_id>/<int:exam_id>/", overlay.overlay_json, name="overlay"),
+    path("overlay/<int:assignment_id>/<int:exam_id>/<str:view>/<str:kind>.png", overlay.overlay_heatmap, name="overlay-heatmap"),
 ]

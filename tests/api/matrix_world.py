@@ -1,4 +1,10 @@
-"""The objects every URL of the permission matrix is exercised against, and the concrete path of a pattern."""
+"""The objects every URL of the permission matrix is exercised against, and the concrete path of a pattern.
+
+Two studies: "Matrix" (A) with its coordinator, statistician and readers A and B, and "Other" (B),
+coordinated by another study creator and read by reader C. The matrix requests A's objects as each
+of A's members, an anonymous visitor and B's coordinator; a second test requests B's objects as
+A's members.
+"""
 import re
 from dataclasses import dataclass, field
 
@@ -7,9 +13,9 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from readerstudy.audit.models import AuditEvent
 from readerstudy.exams.models import Image
-from readerstudy.predictions.models import ModelRun, ModelVersion
 from readerstudy.studies import assignments, lifecycle, reading_sets, submission
-from tests.studies.factories import answers, make_exams
+from readerstudy.studies.models import Arm
+from tests.studies.factories import add_members, answers, attach_run, make_exams
 
 ADMIN_DEFAULTS = {"app_label": "studies", "object_id": "1", "content_type_id": "1", "url": "no-such-page/"}
 
@@ -18,13 +24,13 @@ ADMIN_DEFAULTS = {"app_label": "studies", "object_id": "1", "content_type_id": "
 class World:
     users: dict
     study: object
-    arm: object
+    arm: object  # the AI-aided arm
     reading_set: object
-    assignment: object  # reader A's unaided assignment
+    assignment: object  # reader A's first-session (unaided) assignment
     exam_id: int  # the first exam of reading set A, submitted by reader A
     reading: object  # reader A's submitted reading
     image: object
-    event: object
+    event: object  # the study's "study.opened" audit event
     model_version: object
     model_run: object
     sessions: dict = field(default_factory=dict)  # role -> session key, filled by the matrix test
@@ -52,24 +58,28 @@ class World:
         return {key: values.get(key, ADMIN_DEFAULTS.get(key)) for key in keys}
 
 
-def build_world(people: dict, coordinator) -> World:
-    study = lifecycle.create_study(coordinator, name="Matrix", allow_amendments=True, seed=5)
-    set_a = reading_sets.create_reading_set(study, coordinator, name="A", exam_ids=[e.pk for e in make_exams(3, prefix="A")])
-    set_b = reading_sets.create_reading_set(study, coordinator, name="B", exam_ids=[e.pk for e in make_exams(3, prefix="B")])
-    arms = list(study.arms.all())
-    assignments.assign_many(set_a, arms, [people["reader_a"]], coordinator)
-    assignments.assign_many(set_b, arms, [people["reader_b"]], coordinator)
+def build_world(readers: list, coordinator, *, name="Matrix", statisticians=(), prefix="A") -> World:
+    """A study with two reading sets, the first reader assigned to the first set and the second
+    (if any) to the second, a completed run on the AI-aided arm, opened, and one submitted reading."""
+    study = lifecycle.create_study(coordinator, name=name, allow_amendments=True, seed=5, sequence_design="unaided_first")
+    sets = [reading_sets.create_reading_set(study, coordinator, name=f"{prefix}{n}", exam_ids=[e.pk for e in make_exams(3, prefix=f"{prefix}{n}")])
+            for n in range(2)]
+    add_members(study, coordinator, readers=readers, statisticians=statisticians)
+    for reader, reading_set in zip(readers, sets):
+        assignments.assign(reading_set, reader, coordinator)
+    run = attach_run(study, coordinator)
     lifecycle.open_study(study, coordinator)
-    assignment = people["reader_a"].assignments.get(arm__kind="unaided")
-    exam_id = set_a.exam_ids()[0]  # a fixed exam (A-000), whatever A's order: what analysis sees stays the same
-    reading, _ = submission.submit(assignment, exam_id, answers(), client_key="matrix")
-    image = Image(exam_id=exam_id, view="L-CC", sop_instance_uid="1.2.3.4", rows=2, columns=2, bits_stored=12, checksum="crc32:00000000")
-    image.pixels_file.save("m.planes.gz", ContentFile(b"\x1f\x8b"), save=False)
-    image.preview_file.save("m.png", ContentFile(b"\x89PNG"), save=False)
+    assignment = readers[0].assignments.get(arm__study=study, session=1)
+    exam_id = sets[0].exam_ids()[0]  # a fixed exam, whatever the reader's order
+    reading, _ = submission.submit(assignment, exam_id, answers(), client_key=f"matrix-{prefix}")
+    image = Image(exam_id=exam_id, view="L-CC", sop_instance_uid=f"1.2.3.4.{prefix}", rows=2, columns=2, bits_stored=12, checksum="crc32:00000000")
+    image.pixels_file.save(f"{prefix}.planes.gz", ContentFile(b"\x1f\x8b"), save=False)
+    image.preview_file.save(f"{prefix}.png", ContentFile(b"\x89PNG"), save=False)
     image.save()
-    version = ModelVersion.objects.create(name="matrix model", variant=ModelVersion.Variant.IMAGE_ONLY, weights_file="/nowhere.pt", sha256="0" * 64)
-    run = ModelRun.objects.create(model_version=version, study=study, reading_set=set_a, status=ModelRun.Status.DONE)
-    return World(people, study, arms[0], set_a, assignment, exam_id, reading, image, AuditEvent.objects.first(), version, run)
+    event = AuditEvent.objects.get(action="study.opened", study_id=study.pk)
+    users = {"reader_a": readers[0], "coordinator": coordinator}
+    return World(users, study, study.arms.get(kind=Arm.Kind.AI_AIDED), sets[0], assignment, exam_id, reading, image, event,
+                 run.model_version, run)
 
 
 def url_patterns(resolver=None, prefix="", namespace=""):

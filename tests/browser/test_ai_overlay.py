@@ -1,22 +1,23 @@
 """AI overlays in the real reading page: drawn over the views in the AI-aided arm (toggle, opacity,
 per-breast probability), absent in the unaided arm.
 
-Two readers read the same exam: "una" in the unaided arm, "aida" in the AI-aided arm, whose
-attached model run has a prediction with a heatmap that is hot in one known block of L-CC.
+Two readers of a counterbalanced study read the same exam in their first session: "una" in the
+unaided arm, "aida" in the AI-aided arm, whose attached model run has a prediction with a heatmap
+that is hot in one known block of L-CC.
 """
 import numpy as np
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
-from readerstudy.accounts import roles
 from readerstudy.exams import phantoms
 from readerstudy.exams.ingest import ingest_paths
 from readerstudy.exams.models import Exam
 from readerstudy.predictions import heatmaps, inference
 from readerstudy.predictions.models import ModelRun, ModelVersion, Prediction
-from readerstudy.studies.models import Arm, Assignment, ReadingSet, ReadingSetExam, Study
+from readerstudy.studies import lifecycle
+from readerstudy.studies.models import Arm, Assignment, Membership
+from tests.studies.factories import attach_run, make_account, make_study
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -25,21 +26,22 @@ HOT = (slice(100, 160), slice(40, 100))  # rows, columns of the stored L-CC imag
 
 
 @pytest.fixture
-def reading(settings, tmp_path, django_user_model):
+def reading(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     phantoms.generate(1, tmp_path / "phantoms", size=SIZE, seed=11)
     report = ingest_paths([tmp_path / "phantoms"])
     assert report.imported == 4, report.as_dict()
     exam = Exam.objects.get()
-    study = Study.objects.create(name="Overlay study", status=Study.Status.OPEN, seed=1)
-    unaided = Arm.objects.create(study=study, kind=Arm.Kind.UNAIDED, position=0)
-    aided = Arm.objects.create(study=study, kind=Arm.Kind.AI_AIDED, position=1)
-    reading_set = ReadingSet.objects.create(study=study, name="Set")
-    ReadingSetExam.objects.create(reading_set=reading_set, exam=exam, position=0)
+    coordinator = make_account("coord", "coordinator")
+    readers = [make_account("reader-1"), make_account("reader-2")]
+    # Counterbalanced: the two readers of the first block are randomised into opposite sequence
+    # groups, so in session 1 one reads unaided and the other AI-aided.
+    study = make_study(coordinator, name="Overlay study", exams=[exam], readers=readers, status="draft")
     version = ModelVersion.objects.create(name="demo", variant="image_only", weights_file="/w", sha256="0" * 64,
                                           demonstration=True)
-    run = ModelRun.objects.create(model_version=version, study=study, reading_set=reading_set, status="done")
+    run = ModelRun.objects.create(model_version=version, status="done", created_by=coordinator,
+                                  options={"heatmaps": True, "heatmap_mode": "exact"})
     maps = {}
     for image in exam.images.all():
         values = np.zeros((image.rows, image.columns), dtype=np.float32)
@@ -48,17 +50,13 @@ def reading(settings, tmp_path, django_user_model):
         maps[image.view] = inference.ViewHeatmaps(benign=values * 0.5, malignant=values)
     Prediction.objects.create(run=run, exam=exam, left_benign=0.2, right_benign=0.1, left_malignant=0.73,
                               right_malignant=0.04, heatmaps=heatmaps.store(run, exam.pk, maps))
-    aided.model_run = run
-    aided.save()
-    # An earlier transactional test may have flushed the groups that the roles migration made.
-    group, _ = Group.objects.get_or_create(name=roles.READER)
-    assignments = {}
-    for name, arm in (("una", unaided), ("aida", aided)):
-        user = django_user_model.objects.create_user(name, password=f"pw-{name}")
-        user.groups.add(group)
-        assignments[name] = Assignment.objects.create(reader=user, reading_set=reading_set, arm=arm,
-                                                      case_order=[exam.pk], order_seed=1)
-    return {"exam": exam, "assignments": assignments}
+    attach_run(study, coordinator, run=run)
+    lifecycle.open_study(study, coordinator)
+    first_sessions = Assignment.objects.filter(arm__study=study, session=1).select_related("arm")
+    by_kind = {a.arm.kind: a for a in first_sessions}
+    assert set(Membership.objects.filter(study=study, role="reader").values_list("sequence_group", flat=True)) == {
+        "unaided_first", "aided_first"}
+    return {"exam": exam, "assignments": {"una": by_kind[Arm.Kind.UNAIDED], "aida": by_kind[Arm.Kind.AI_AIDED]}}
 
 
 def open_viewer(page, live_server, reading, name):
@@ -73,7 +71,7 @@ def open_viewer(page, live_server, reading, name):
 
 def overlay_endpoint_status(page, assignment, exam):
     """What the overlay endpoint answers this reader, fetched from inside their page."""
-    url = reverse("predictions:overlay", args=[assignment.pk, exam.pk])
+    url = reverse("reader:overlay", args=[assignment.pk, exam.pk])
     return page.evaluate("async (url) => (await fetch(url, {credentials: 'same-origin'})).status", url)
 
 

@@ -5,9 +5,6 @@ import re
 
 import numpy as np
 import pytest
-from django.contrib.auth.models import Group
-
-from readerstudy.accounts.roles import ROLES
 from readerstudy.exams.derivatives import decode_pixel_planes
 from readerstudy.exams import phantoms
 from readerstudy.exams.ingest import ingest_paths
@@ -28,15 +25,12 @@ def study_setup(settings, tmp_path, make_user):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.DEID_SECRET = "browser-test-secret"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    # A transactional test before this one may have flushed the groups the migrations made.
-    for role in ROLES:
-        Group.objects.get_or_create(name=role)
     files = phantoms.generate(3, tmp_path / "phantoms", size=(512, 416), seed=11)
     report = ingest_paths([f for f in files if f.suffix == ".dcm"])
     assert Exam.objects.count() == 3, report
     coordinator = make_user("coord", "coordinator")
     reader = make_user("rita", "reader")
-    make_study(coordinator, exams=list(Exam.objects.order_by("pk")), readers=[reader])
+    make_study(coordinator, exams=list(Exam.objects.order_by("pk")), readers=[reader], sequence_design="unaided_first")
     return reader.assignments.get(arm__kind="unaided")
 
 

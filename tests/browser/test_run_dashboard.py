@@ -1,29 +1,31 @@
 """The coordinator's run dashboard follows a run live (polling its progress endpoint) and shows the
 final state when the run finishes."""
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from readerstudy.accounts import roles
 from readerstudy.exams.models import Exam
 from readerstudy.predictions import tasks
 from readerstudy.predictions.models import ModelRun, ModelRunItem, ModelVersion
-from readerstudy.studies.models import ReadingSet, ReadingSetExam, Study
+from tests.studies.factories import make_account
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def run():
-    study = Study.objects.create(name="Dashboard study", seed=1)
-    reading_set = ReadingSet.objects.create(study=study, name="Set")
+def coordinator(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    return make_account("coord", "coordinator")
+
+
+@pytest.fixture
+def run(coordinator):
+    """A run over three exams, started by the coordinator (who may therefore follow and cancel it)."""
     version = ModelVersion.objects.create(name="m", variant="image_only", weights_file="/w", sha256="0" * 64)
-    run = ModelRun.objects.create(model_version=version, study=study, reading_set=reading_set)
+    run = ModelRun.objects.create(model_version=version, description="Dashboard study / Set", created_by=coordinator)
     for position in range(3):
         exam = Exam.objects.create(label=f"DASH-{position}", source=Exam.Source.DICOM)
-        ReadingSetExam.objects.create(reading_set=reading_set, exam=exam, position=position)
         ModelRunItem.objects.create(run=run, exam=exam)
     return run
 
@@ -33,15 +35,13 @@ def finish(run, item, state, error=""):
     tasks.finish_if_complete(run.pk)
 
 
-def test_progress_updates_live_and_the_final_state_shows(page, page_errors, live_server, run, django_user_model, settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    coordinator = django_user_model.objects.create_user("coord", password="pw-coord")
-    coordinator.groups.add(Group.objects.get_or_create(name=roles.COORDINATOR)[0])
+def test_progress_updates_live_and_the_final_state_shows(page, page_errors, live_server, run, coordinator):
     client = Client()
     client.force_login(coordinator)
     page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
     page.goto(live_server.url + reverse("predictions:run", args=[run.pk]))
     assert page.locator('[data-field="pending"]').inner_text() == "3"
+    assert page.get_by_role("button", name="Cancel the run").count() == 1
 
     ModelRun.objects.filter(pk=run.pk).update(status=ModelRun.Status.RUNNING, started_at=timezone.now())
     first, second, third = run.items.order_by("pk")

@@ -16,19 +16,21 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def imported(media_root, phantom_dir):
-    ingest_paths([phantom_dir])
-    return phantom_dir
-
-
-@pytest.fixture
 def coordinator(make_user):
     return make_user("coord", "coordinator")
 
 
+@pytest.fixture
+def imported(media_root, phantom_dir, coordinator):
+    """The phantom exams, imported; the first one is in a study the coordinator coordinates."""
+    ingest_paths([phantom_dir])
+    make_study(coordinator, name="Imported", exams=[Exam.objects.order_by("pk").first()], status="draft")
+    return phantom_dir
+
+
 def test_pixels_are_gzip_byte_planes_with_caching_headers(client, coordinator, imported):
     client.force_login(coordinator)
-    image = Image.objects.first()
+    image = Image.objects.filter(exam=Exam.objects.order_by("pk").first()).first()
     response = client.get(f"/exams/images/{image.pk}/pixels")
     assert response.status_code == 200
     assert response["Content-Encoding"] == "gzip"
@@ -45,7 +47,7 @@ def test_pixels_are_gzip_byte_planes_with_caching_headers(client, coordinator, i
 
 def test_header_and_preview(client, coordinator, imported):
     client.force_login(coordinator)
-    image = Image.objects.get(exam=Exam.objects.first(), view="R-CC")
+    image = Image.objects.get(exam=Exam.objects.order_by("pk").first(), view="R-CC")
     header = client.get(f"/exams/images/{image.pk}/header")
     assert header.status_code == 200 and "private" in header["Cache-Control"] and header["ETag"]
     data = header.json()
@@ -60,7 +62,8 @@ def test_header_and_preview(client, coordinator, imported):
 
 def test_readers_see_only_exams_of_their_assignments(client, make_user, coordinator, imported):
     reader = make_user("reader1", "reader")
-    assigned, other = Exam.objects.order_by("pk")
+    _, assigned = Exam.objects.order_by("pk")[:2]
+    other = Exam.objects.order_by("pk").first()
     make_study(coordinator, exams=[assigned], readers=[reader])
     client.force_login(reader)
     mine = assigned.images.first()
@@ -70,9 +73,18 @@ def test_readers_see_only_exams_of_their_assignments(client, make_user, coordina
         assert client.get(f"/exams/images/{theirs.pk}/{kind}").status_code == 403
 
 
-def test_statistician_may_view_but_not_upload(client, make_user, imported):
-    client.force_login(make_user("stat", "statistician"))
-    assert client.get(f"/exams/images/{Image.objects.first().pk}/header").status_code == 200
+def test_statistician_may_view_but_not_upload(client, make_user, coordinator, imported):
+    from readerstudy.studies import memberships
+    from readerstudy.studies.models import Study
+
+    statistician = make_user("stat", "statistician")
+    memberships.add_member(Study.objects.get(name="Imported"), statistician, "statistician", coordinator)
+    client.force_login(statistician)
+    first = Exam.objects.order_by("pk").first()
+    assert client.get(f"/exams/images/{first.images.first().pk}/header").status_code == 200
+    # ... the exams of their studies only: a study creator or statistician sees no other exam.
+    other = Exam.objects.order_by("pk")[1]
+    assert client.get(f"/exams/images/{other.images.first().pk}/header").status_code == 403
     assert client.get("/exams/upload/").status_code == 403
     assert client.post("/api/exams/upload/", {}).status_code == 403
 

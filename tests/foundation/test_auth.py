@@ -6,8 +6,10 @@ from readerstudy.audit.models import AppendOnlyError, AuditEvent
 pytestmark = pytest.mark.django_db
 
 
-def test_roles_exist_after_migrations():
-    assert set(Group.objects.values_list("name", flat=True)) >= {"reader", "coordinator", "statistician"}
+def test_only_the_site_level_group_exists_after_migrations():
+    """Roles in a study are memberships; the only site-level group lets its members create studies."""
+    names = set(Group.objects.values_list("name", flat=True))
+    assert "study creators" in names and not names & {"reader", "coordinator", "statistician"}
 
 
 def test_pages_require_login(client):
@@ -23,7 +25,7 @@ def test_login_logout_and_audit(client, make_user):
     response = client.post("/accounts/login/", {"username": "ann", "password": "pw-ann"})
     assert response.status_code == 302
     page = client.get("/")
-    assert page.status_code == 200 and b"ann" in page.content and b"reader" in page.content
+    assert page.status_code == 200 and b"ann" in page.content and b"no study yet" in page.content
     client.post("/accounts/logout/")
     assert client.get("/").status_code == 302
     actions = list(AuditEvent.objects.order_by("id").values_list("action", "actor_username"))

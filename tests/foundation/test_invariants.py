@@ -56,7 +56,7 @@ def test_draft_may_be_incomplete(setup):
 def test_one_prediction_per_run_and_exam(setup):
     _, exam = setup
     version = ModelVersion.objects.create(name="m", variant="image_only", weights_file="/w.p", sha256="0" * 64)
-    run = ModelRun.objects.create(model_version=version, study=setup[0].arm.study)
+    run = ModelRun.objects.create(model_version=version, description=setup[0].arm.study.name)
     values = dict(run=run, exam=exam, left_benign=0.1, right_benign=0.2, left_malignant=0.3, right_malignant=0.4)
     Prediction.objects.create(**values)
     assert_refused(Prediction(**values))

@@ -1,4 +1,6 @@
-"""Builders for the predictions tests: phantom exams stored the way ingest stores them, studies, a tiny model.
+"""Builders for the predictions tests: phantom exams stored the way ingest stores them, a tiny model.
+
+A model run is a run over a list of exams; tests that need a study use tests/studies/factories.py.
 
 Images get only what the model bridge reads: the geometry on the Image row and the pixel
 derivative (gzip-compressed byte planes, see readerstudy/exams/derivatives.py).
@@ -12,7 +14,6 @@ from django.core.files.base import ContentFile
 from readerstudy.exams import phantoms
 from readerstudy.exams.derivatives import pixel_planes_gzip
 from readerstudy.exams.models import VIEWS, Exam, Image
-from readerstudy.studies.models import Arm, ReadingSet, ReadingSetExam, Study
 
 PHANTOM_SIZE = (480, 384)  # rows, columns: big enough for the crop's 100 erosions, small enough to be quick
 TINY_INPUT_SIZE = {"CC": [192, 144], "MLO": [192, 128]}
@@ -30,16 +31,6 @@ def make_exam(index: int, *, seed: int = 7, size=PHANTOM_SIZE, corrupt_view: str
         image.pixels_file.save(f"{exam.label}-{view}.planes.gz", ContentFile(content), save=False)
         image.save()
     return exam
-
-
-def make_study(exams, *, name: str = "Model study") -> tuple[Study, ReadingSet]:
-    study = Study.objects.create(name=name, seed=1)
-    Arm.objects.create(study=study, kind=Arm.Kind.UNAIDED, position=0)
-    Arm.objects.create(study=study, kind=Arm.Kind.AI_AIDED, position=1)
-    reading_set = ReadingSet.objects.create(study=study, name="Set 1")
-    for position, exam in enumerate(exams):
-        ReadingSetExam.objects.create(reading_set=reading_set, exam=exam, position=position)
-    return study, reading_set
 
 
 def write_tiny_model(path: Path, *, seed: int = 0) -> Path:

@@ -13,7 +13,7 @@ from django.db.models import Count
 
 from readerstudy.predictions import registry, runs
 from readerstudy.predictions.models import ModelRun, ModelRunItem, Prediction
-from tests.predictions.builders import make_exam, make_study
+from tests.predictions.builders import make_exam
 from tests.predictions.services import RedisServer, publishing_to, shared_database, worker_env
 from tests.services import celery_worker, redis_url, require_redis, wait_for
 
@@ -48,9 +48,8 @@ def shared_redis():
 
 def start_run(tiny_model_path, n_exams, corrupt=()):
     exams = [make_exam(i, corrupt_view="L-MLO" if i in corrupt else None) for i in range(n_exams)]
-    _, reading_set = make_study(exams)
     version = registry.register_weights(tiny_model_path, name="tiny")
-    return runs.start_run(version, reading_set=reading_set, options={"heatmaps": False}), exams
+    return runs.start_run(version, exam_ids=[e.pk for e in exams], options={"heatmaps": False}), exams
 
 
 def counts(run):

@@ -112,14 +112,12 @@ def test_ingested_dicom_phantoms_run_end_to_end(version, tmp_path, settings):
     from readerstudy.exams.models import Exam
     from readerstudy.predictions import runs, tasks
     from readerstudy.predictions.models import Prediction
-    from tests.predictions.builders import make_study
 
     settings.DEID_SECRET = "test"
     phantoms.generate(2, tmp_path / "dicom", size=(480, 384), seed=5)
     assert ingest_paths([tmp_path / "dicom"]).imported == 8
     exams = list(Exam.objects.order_by("label"))
-    _, reading_set = make_study(exams)
-    run = runs.start_run(version, reading_set=reading_set, options={"batch_size": 2})
+    run = runs.start_run(version, exam_ids=[e.pk for e in exams], options={"batch_size": 2})
     outcome = tasks.predict_exams(run.pk, [e.pk for e in exams])
     assert sorted(outcome["done"]) == sorted(e.pk for e in exams)
     run.refresh_from_db()

@@ -1,12 +1,17 @@
-"""Model output reaches a reader only in an AI-aided arm that is open and holds the exam; never in the unaided arm."""
+"""Model output reaches a reader only in an AI-aided arm that is open and holds the exam; never in
+the unaided arm. The overlay lives in the studies app (studies/ai_overlay.py, studies/views/overlay.py);
+these tests stay here beside the heatmaps they serve."""
 import numpy as np
 import pytest
 from django.urls import reverse
 
-from readerstudy.predictions import heatmaps, inference, overlay
+from readerstudy.predictions import heatmaps, inference
 from readerstudy.predictions.models import ModelRun, ModelVersion, Prediction
-from readerstudy.studies.models import Arm, Assignment, Reading, ReadingSet, ReadingSetExam, Study
+from readerstudy.studies import ai_overlay as overlay
+from readerstudy.studies import lifecycle, submission
+from readerstudy.studies.models import Arm, Assignment
 from tests.predictions.builders import make_exam
+from tests.studies.factories import add_members, answers, attach_run, make_study
 
 pytestmark = pytest.mark.django_db
 
@@ -14,46 +19,41 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def setup(make_user):
     coordinator = make_user("coord", "coordinator")
-    reader = make_user("reader", "reader")
+    reader = make_user("reader")
     exams = [make_exam(i, size=(300, 240)) for i in range(3)]
-    study = Study.objects.create(name="Overlay study", status=Study.Status.OPEN, seed=1)
-    unaided = Arm.objects.create(study=study, kind=Arm.Kind.UNAIDED, position=0)
-    aided = Arm.objects.create(study=study, kind=Arm.Kind.AI_AIDED, position=1)
-    reading_set = ReadingSet.objects.create(study=study, name="Set")
-    for position, exam in enumerate(exams[:2]):
-        ReadingSetExam.objects.create(reading_set=reading_set, exam=exam, position=position)
+    # Fixed sequence: every reader reads unaided first (session 1), then AI-aided (session 2).
+    study = make_study(coordinator, name="Overlay study", exams=exams[:2], readers=[reader], status="draft",
+                       sequence_design="unaided_first")
     version = ModelVersion.objects.create(name="m", variant="image_only", weights_file="/w", sha256="0" * 64, demonstration=True)
-    run = ModelRun.objects.create(model_version=version, study=study, reading_set=reading_set, status="done")
+    run = ModelRun.objects.create(model_version=version, status="done", created_by=coordinator,
+                                  options={"heatmaps": True, "heatmap_mode": "exact"})
     values = np.zeros((300, 240), dtype=np.float32)
     values[100:150, 60:120] = 0.9
     for exam in exams:
         stored = heatmaps.store(run, exam.pk, {view: inference.ViewHeatmaps(values, values) for view in ("L-CC", "R-CC")})
         Prediction.objects.create(run=run, exam=exam, left_benign=0.2, right_benign=0.1, left_malignant=0.7,
                                   right_malignant=0.05, heatmaps=stored)
-    aided.model_run = run
-    aided.save()
-    order = [exams[1].pk, exams[0].pk]
+    attach_run(study, coordinator, run=run)
+    lifecycle.open_study(study, coordinator)
+    mine = Assignment.objects.filter(reader=reader, arm__study=study)
     return {
         "coordinator": coordinator, "reader": reader, "exams": exams, "run": run, "study": study,
-        "unaided": Assignment.objects.create(reader=reader, reading_set=reading_set, arm=unaided, case_order=order, order_seed=1),
-        "aided": Assignment.objects.create(reader=reader, reading_set=reading_set, arm=aided, case_order=order, order_seed=2),
+        "unaided": mine.get(arm__kind=Arm.Kind.UNAIDED), "aided": mine.get(arm__kind=Arm.Kind.AI_AIDED),
     }
 
 
 def finish_unaided(setup):
-    for exam in setup["exams"][:2]:
-        Reading.objects.create(assignment=setup["unaided"], exam=exam, status="submitted", left_probability=10,
-                               right_probability=10, left_birads=1, right_birads=1,
-                               submitted_at="2026-01-01T00:00:00Z")
+    assignment = setup["unaided"]
+    for n, exam_id in enumerate(assignment.case_order):
+        submission.submit(assignment, exam_id, answers(10, 1), client_key=f"unaided-{n}")
 
 
 def test_never_in_the_unaided_arm(setup, client):
-    finish_unaided(setup)
     exam = setup["exams"][0]
     assert overlay.ai_overlay(setup["unaided"], exam.pk) is None
     client.force_login(setup["reader"])
-    assert client.get(reverse("predictions:overlay", args=[setup["unaided"].pk, exam.pk])).status_code == 404
-    url = reverse("predictions:overlay-heatmap", args=[setup["unaided"].pk, exam.pk, "L-CC", "malignant"])
+    assert client.get(reverse("reader:overlay", args=[setup["unaided"].pk, exam.pk])).status_code == 404
+    url = reverse("reader:overlay-heatmap", args=[setup["unaided"].pk, exam.pk, "L-CC", "malignant"])
     assert client.get(url).status_code == 404
 
 
@@ -62,7 +62,7 @@ def test_not_before_the_ai_arm_opens(setup, client):
     exam = setup["exams"][0]
     assert overlay.ai_overlay(setup["aided"], exam.pk) is None
     client.force_login(setup["reader"])
-    url = reverse("predictions:overlay-heatmap", args=[setup["aided"].pk, exam.pk, "L-CC", "malignant"])
+    url = reverse("reader:overlay-heatmap", args=[setup["aided"].pk, exam.pk, "L-CC", "malignant"])
     assert client.get(url).status_code == 404
 
 
@@ -73,6 +73,7 @@ def test_in_the_open_ai_arm_with_probabilities_and_heatmaps(setup, client):
     assert data["available"] and data["demonstration"] and data["run"] == setup["run"].pk
     assert data["malignant"] == {"left": 0.7, "right": 0.05}
     assert set(data["views"]) == {"L-CC", "R-CC"}
+    assert data["urls"]["self"] == reverse("reader:overlay", args=[setup["aided"].pk, exam.pk])
     client.force_login(setup["reader"])
     assert client.get(data["urls"]["self"]).json() == data
     response = client.get(data["views"]["L-CC"]["malignant"])
@@ -85,18 +86,23 @@ def test_not_for_an_exam_outside_the_assignment(setup, client):
     outsider = setup["exams"][2]  # predicted by the run, but not in this reading set
     assert overlay.ai_overlay(setup["aided"], outsider.pk) is None
     client.force_login(setup["reader"])
-    url = reverse("predictions:overlay-heatmap", args=[setup["aided"].pk, outsider.pk, "L-CC", "malignant"])
+    url = reverse("reader:overlay-heatmap", args=[setup["aided"].pk, outsider.pk, "L-CC", "malignant"])
     assert client.get(url).status_code == 404
 
 
-def test_not_for_another_reader_or_a_coordinator(setup, client, make_user):
+def test_not_for_another_reader_or_the_coordinator(setup, client, make_user):
     finish_unaided(setup)
     exam = setup["exams"][0]
-    url = reverse("predictions:overlay", args=[setup["aided"].pk, exam.pk])
-    client.force_login(make_user("other", "reader"))
-    assert client.get(url).status_code == 404
-    client.force_login(setup["coordinator"])
-    assert client.get(url).status_code == 403
+    url = reverse("reader:overlay", args=[setup["aided"].pk, exam.pk])
+    heatmap = reverse("reader:overlay-heatmap", args=[setup["aided"].pk, exam.pk, "L-CC", "malignant"])
+    colleague = make_user("colleague")
+    add_members(setup["study"], setup["coordinator"], readers=[colleague])
+    for user in (make_user("outsider"), colleague, setup["coordinator"]):
+        client.force_login(user)
+        assert client.get(url).status_code == 404, user
+        assert client.get(heatmap).status_code == 404, user
+    client.logout()
+    assert client.get(url).status_code in (302, 403, 404)
 
 
 def test_an_ai_arm_without_a_run_shows_nothing(setup):

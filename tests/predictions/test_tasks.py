@@ -3,7 +3,7 @@ import pytest
 
 from readerstudy.predictions import inference, runs, tasks
 from readerstudy.predictions.models import ModelRun, ModelRunItem, ModelVersion, Prediction
-from tests.predictions.builders import make_exam, make_study
+from tests.predictions.builders import make_exam
 
 pytestmark = pytest.mark.django_db
 
@@ -26,9 +26,8 @@ def calls(monkeypatch):
 @pytest.fixture
 def run():
     exams = [make_exam(i) for i in range(3)]
-    study, reading_set = make_study(exams)
     version = ModelVersion.objects.create(name="stub", variant="image_only", weights_file="/nonexistent", sha256="0" * 64)
-    return runs.start_run(version, reading_set=reading_set)
+    return runs.start_run(version, exam_ids=[e.pk for e in exams])
 
 
 def exam_ids(run):
@@ -39,11 +38,10 @@ def test_start_run_creates_one_item_per_exam_and_dispatches_on_commit(monkeypatc
     sent = []
     monkeypatch.setattr(tasks.predict_exams, "apply_async", lambda args, queue: sent.append((args, queue)) or type("R", (), {"id": "t"})())
     exams = [make_exam(i) for i in range(5)]
-    study, reading_set = make_study(exams)
     version = ModelVersion.objects.create(name="stub", variant="image_only", weights_file="/x", sha256="0" * 64)
     with django_capture_on_commit_callbacks(execute=True):
-        run = runs.start_run(version, reading_set=reading_set, options={"batch_size": 2})
-    assert run.items.count() == 5 and run.study == study and run.status == ModelRun.Status.PENDING
+        run = runs.start_run(version, exam_ids=[e.pk for e in exams], description="five phantoms", options={"batch_size": 2})
+    assert run.items.count() == 5 and run.description == "five phantoms" and run.status == ModelRun.Status.PENDING
     assert [args[1] for args, _ in sent] == [[e.pk for e in exams[0:2]], [e.pk for e in exams[2:4]], [exams[4].pk]]
     assert {queue for _, queue in sent} == {settings.CELERY_GPU_QUEUE}
 
@@ -166,10 +164,28 @@ def test_options_are_validated():
     assert runs.clean_options({"tta": 10})["tta"] == 10
 
 
-def test_a_study_run_covers_every_reading_set_once():
+def test_a_run_covers_its_exams_once_in_the_given_order():
     exams = [make_exam(i) for i in range(3)]
-    study, reading_set = make_study(exams)
-    from readerstudy.studies.models import ReadingSet, ReadingSetExam
-    other = ReadingSet.objects.create(study=study, name="Set 2")
-    ReadingSetExam.objects.create(reading_set=other, exam=exams[0], position=0)
-    assert runs.exam_ids_for(study=study) == [e.pk for e in exams]
+    version = ModelVersion.objects.create(name="stub", variant="image_only", weights_file="/x", sha256="0" * 64)
+    order = [exams[2].pk, exams[0].pk, exams[2].pk, exams[1].pk]
+    run = runs.start_run(version, exam_ids=order)
+    assert exam_ids(run) == [exams[2].pk, exams[0].pk, exams[1].pk]
+
+
+def test_a_run_needs_existing_exams():
+    exams = [make_exam(0)]
+    version = ModelVersion.objects.create(name="stub", variant="image_only", weights_file="/x", sha256="0" * 64)
+    with pytest.raises(runs.RunError, match="at least one exam"):
+        runs.start_run(version, exam_ids=[])
+    with pytest.raises(runs.RunError, match="no exam with id 999999"):
+        runs.start_run(version, exam_ids=[exams[0].pk, 999999])
+    assert not ModelRun.objects.exists()
+
+
+def test_run_events_carry_no_study(run):
+    from readerstudy.audit.models import AuditEvent
+
+    runs.cancel_run(run)
+    events = AuditEvent.objects.filter(object_type="modelrun", object_id=str(run.pk))
+    assert set(events.values_list("action", flat=True)) == {"model_run.started", "model_run.cancelled"}
+    assert set(events.values_list("study_id", flat=True)) == {None}

@@ -4,14 +4,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from readerstudy.audit.models import AuditEvent
 from readerstudy.studies import amendments, lifecycle, submission
 from readerstudy.studies.errors import Conflict
-from tests.studies.factories import answers, make_study
+from tests.studies.factories import answers, first_session, make_study
 
 pytestmark = pytest.mark.django_db
 
 
 def submitted_reading(people, allow_amendments=True):
-    make_study(people["coordinator"], exams=2, readers=[people["reader_a"]], allow_amendments=allow_amendments)
-    assignment = people["reader_a"].assignments.get(arm__kind="unaided")
+    study = make_study(people["coordinator"], exams=3, readers=[people["reader_a"]], allow_amendments=allow_amendments)
+    assignment = first_session(study, people["reader_a"])[0]
     reading, _ = submission.submit(assignment, assignment.case_order[0], answers(20, 2), client_key="k")
     return reading
 
@@ -45,7 +45,7 @@ def test_amendment_rules(people):
     with pytest.raises(PermissionDenied, match="does not allow"):
         amendments.amend(reading.pk, reader, answers(90, 5), "why")
     study = reading.assignment.arm.study
-    lifecycle.update_study(study, people["coordinator"], {"allow_amendments": True})
+    lifecycle.update_study(study, people["coordinator"], {"allow_amendments": True}, reason="Allow corrections")
     with pytest.raises(ValidationError):
         amendments.amend(reading.pk, reader, answers(90, 5), "  ")
     with pytest.raises(ValidationError, match="changes no answer"):

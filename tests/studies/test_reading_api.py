@@ -21,12 +21,13 @@ def fast_password_hashing(settings):
 @pytest.fixture
 def study(people):
     exams = make_exams(4, prefix="RD", images=True)
-    return make_study(people["coordinator"], exams=exams, readers=[people["reader_a"], people["reader_b"]])
+    return make_study(people["coordinator"], exams=exams, readers=[people["reader_a"], people["reader_b"]],
+                      statisticians=[people["statistician"]], sequence_design="unaided_first")
 
 
 @pytest.fixture
 def assignment(study, people):
-    return people["reader_a"].assignments.get(arm__kind="unaided")
+    return people["reader_a"].assignments.get(session=1)
 
 
 @pytest.fixture
@@ -38,9 +39,9 @@ def reader(client, people):
 def urls(assignment, exam_id):
     return {
         "page": reverse("reader:viewer", args=[assignment.pk, exam_id]),
-        "context": reverse("reader:api-context", args=[assignment.pk, exam_id]),
-        "draft": reverse("reader:api-draft", args=[assignment.pk, exam_id]),
-        "submit": reverse("reader:api-submit", args=[assignment.pk, exam_id]),
+        "context": reverse("api-viewer-context", args=[assignment.pk, exam_id]),
+        "draft": reverse("api-viewer-draft", args=[assignment.pk, exam_id]),
+        "submit": reverse("api-viewer-submit", args=[assignment.pk, exam_id]),
     }
 
 
@@ -96,7 +97,7 @@ def test_viewer_page_carries_images_and_next_exam_but_no_truth_or_model_output(r
     # The header inline is the header endpoint's JSON.
     assert image["header_data"] == reader.get(image["header"]).json()
     assert context["next"]["exam"]["id"] == order[2]
-    assert context["assignment"] == {"id": assignment.pk, "study": assignment.arm.study.name, "arm": "unaided", "done": 0, "total": 4}
+    assert context["assignment"] == {"id": assignment.pk, "study": assignment.arm.study.name, "arm": "unaided", "session": 1, "done": 0, "total": 4}
     assert context["ai_overlay"] is None
     text = json.dumps(context).lower()
     for forbidden in ("malignant", "benign", "truth", "prediction", "heatmap", "model"):
@@ -150,7 +151,7 @@ def test_submit_validates_every_answer(reader, assignment):
     missing_key = post(reader, u["submit"], answers())
     assert missing_key.status_code == 400 and "client_key" in missing_key.json()["errors"]
     not_json = reader.post(u["submit"], "{", content_type="application/json")
-    assert not_json.status_code == 400 and not_json.json()["detail"] == "The request body is not valid JSON."
+    assert not_json.status_code == 400 and not_json.json()["detail"].startswith("JSON parse error")
     assert not Reading.objects.filter(status="submitted").exists()
 
 
@@ -210,7 +211,7 @@ def test_non_readers_are_forbidden(client, assignment, people):
     client.force_login(people["coordinator"])
     assert client.get(reverse("reader:worklist")).status_code == 403
     response = client.get(urls(assignment, assignment.case_order[0])["context"])
-    assert response.status_code == 403 and response.json()["detail"] == "Only readers read exams."
+    assert response.status_code == 404  # not the coordinator's assignment: as if it did not exist
 
 
 def test_a_closed_arm_refuses_reading(reader, assignment, people):
@@ -226,19 +227,21 @@ def test_a_closed_arm_refuses_reading(reader, assignment, people):
 
 def test_pages_and_endpoints_need_a_login(client, assignment):
     u = urls(assignment, assignment.case_order[0])
-    for url in (reverse("reader:worklist"), u["page"], u["context"]):
+    for url in (reverse("reader:worklist"), u["page"]):
         response = client.get(url)
         assert response.status_code == 302 and "/login/" in response["Location"]
+    assert client.get(u["context"]).status_code in (401, 403)  # the API answers instead of redirecting
 
 
 @pytest.fixture
 def prediction(study, assignment):
-    from readerstudy.predictions.models import ModelRun, ModelVersion, Prediction
+    """The AI-aided arm's run, with telling values for the first exam."""
+    from readerstudy.predictions.models import Prediction
 
-    version = ModelVersion.objects.create(name="demo", variant="image_only", weights_file="/w", sha256="0" * 64, demonstration=True)
-    run = ModelRun.objects.create(model_version=version, study=study, reading_set=assignment.reading_set, status="done")
-    return Prediction.objects.create(run=run, exam_id=assignment.case_order[0], left_benign=0.1, right_benign=0.2,
-                                     left_malignant=0.9, right_malignant=0.05)
+    run = study.arms.get(kind="ai_aided").model_run
+    Prediction.objects.filter(run=run, exam_id=assignment.case_order[0]).update(
+        left_benign=0.1, right_benign=0.2, left_malignant=0.9, right_malignant=0.05)
+    return Prediction.objects.get(run=run, exam_id=assignment.case_order[0])
 
 
 def test_a_reader_cannot_reach_ground_truth_or_model_output(client, study, assignment, prediction, people):
@@ -252,9 +255,13 @@ def test_a_reader_cannot_reach_ground_truth_or_model_output(client, study, assig
         reverse("predictions:run", args=[prediction.run.pk]),
         reverse("api-model-run-detail", args=[prediction.run.pk]),
         reverse("api-model-run-list"),
-        reverse("predictions:overlay", args=[assignment.pk, exam_id]),  # the unaided arm
+        reverse("reader:overlay", args=[assignment.pk, exam_id]),  # the unaided arm
     ]
-    # The endpoints are real: the statistician reaches the truth-bearing exports and the runs.
+    # The endpoints are real: once the study is unblinded, its statistician reaches the truth-bearing
+    # exports and the runs.
+    from readerstudy.studies import lifecycle
+
+    lifecycle.unblind(study, people["coordinator"], "interim analysis")
     client.force_login(people["statistician"])
     assert client.get(reverse("analysis:ratings-export", args=[study.pk])).status_code == 200
     assert client.get(reverse("api-model-run-detail", args=[prediction.run.pk])).status_code == 200

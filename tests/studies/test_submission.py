@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def assignment(people):
     make_study(people["coordinator"], exams=3, readers=[people["reader_a"]])
-    return people["reader_a"].assignments.get(arm__kind="unaided")
+    return people["reader_a"].assignments.get(session=1)
 
 
 def test_open_then_submit_records_time_and_history(assignment):

@@ -1,13 +1,14 @@
-"""The audit trail, read-only for coordinators, with filters and a CSV export (itself audited)."""
+"""The audit trail, read-only, with filters and a CSV export (itself audited). What a user sees is
+the access policy's audit scope: their studies' events, reading events hidden while blinded."""
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins
 from rest_framework.decorators import action
 
 from readerstudy.api import serializers as s
-from readerstudy.api.permissions import IsCoordinator
+from readerstudy.access import policy
+from readerstudy.api.permissions import Allowed
 from readerstudy.api.views.base import ServiceViewSet
-from readerstudy.audit.models import AuditEvent
 from readerstudy.studies import audit_trail, exports
 
 FILTERS = [
@@ -19,12 +20,13 @@ FILTERS = [
 @extend_schema_view(list=extend_schema(parameters=FILTERS))
 class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceViewSet):
     serializer_class = s.AuditEventSerializer
-    permission_classes = [IsCoordinator]
+    permission_classes = [Allowed(site=policy.AUDIT_VIEW)]
 
     def get_queryset(self):
+        events = policy.audit_events(self.request.user)
         if self.action == "retrieve":
-            return AuditEvent.objects.all()
-        return audit_trail.filtered(AuditEvent.objects.all(), self.request.query_params)
+            return events
+        return audit_trail.filtered(events, self.request.query_params)
 
     @extend_schema(parameters=FILTERS, responses={(200, "text/csv"): OpenApiTypes.STR})
     @action(detail=False, methods=["get"], url_path="csv", url_name="csv")

@@ -1,23 +1,25 @@
-"""Reader accounts: coordinators create them and get a one-time set-password link to hand over."""
-from django.contrib.auth import get_user_model
+"""Reader accounts: study creators create them and get a one-time set-password link to hand over."""
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from readerstudy.accounts import roles
+from readerstudy.access import policy
 from readerstudy.api import serializers as s
-from readerstudy.api.permissions import IsCoordinator
+from readerstudy.api.permissions import Allowed
 from readerstudy.api.views.base import ServiceViewSet, valid
 from readerstudy.studies import invitations
 
 
 class ReaderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceViewSet):
+    """Accounts: study creators create them (no password: a one-time link sets it) and hand out
+    roles per study on the study's members endpoint."""
+
     serializer_class = s.ReaderSerializer
-    permission_classes = [IsCoordinator]
+    permission_classes = [Allowed(site=policy.ACCOUNTS_MANAGE)]
 
     def get_queryset(self):
-        return get_user_model().objects.filter(groups__name=roles.READER).order_by("username")
+        return invitations.accounts()
 
     @extend_schema(request=s.ReaderSerializer, responses={201: s.InvitationSerializer})
     def create(self, request):

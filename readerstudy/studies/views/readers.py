@@ -1,6 +1,5 @@
 """Reader accounts: coordinators create them and hand over a one-time link; readers set their password."""
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
@@ -10,17 +9,18 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_POST, require_http_methods
 
 from readerstudy import audit
-from readerstudy.accounts import roles
+from readerstudy.access import policy
 from readerstudy.studies import invitations
 from readerstudy.studies.errors import Conflict
 from readerstudy.studies.forms import ReaderForm
-from readerstudy.studies.views.roles import add_service_errors, coordinator_required
+from readerstudy.studies.views.common import add_service_errors
 
 
 @require_http_methods(["GET", "POST"])
-@coordinator_required
 def reader_list(request):
-    """Every reader account, and a form to create one; a new link is shown once, on this page."""
+    """Every account a study creator may invite, and a form to create one; a new link is shown once,
+    on this page. Roles are given per study, on the study's page."""
+    policy.require(request.user, policy.ACCOUNTS_MANAGE)
     form = ReaderForm(request.POST or None)
     link = reader = None
     if request.method == "POST" and form.is_valid():
@@ -31,21 +31,19 @@ def reader_list(request):
         else:
             messages.success(request, f"Created the reader {reader.get_username()}. Hand over the link below; it works once.")
             form = ReaderForm()
-    readers = get_user_model().objects.filter(groups__name=roles.READER).order_by("username")
-    return render(request, "studies/coordinator/readers.html", {"form": form, "readers": readers, "link": link, "link_for": reader.get_username() if reader else None})
+    return render(request, "studies/coordinator/readers.html", {"form": form, "readers": invitations.accounts(), "link": link, "link_for": reader.get_username() if reader else None})
 
 
 @require_POST
-@coordinator_required
 def reader_invite(request, user_id):
-    reader = get_object_or_404(get_user_model(), pk=user_id, groups__name=roles.READER)
+    policy.require(request.user, policy.ACCOUNTS_MANAGE)
+    reader = get_object_or_404(invitations.accounts(), pk=user_id)
     try:
         link = invitations.reissue_link(reader, request.user, request=request)
     except (Conflict, ValidationError) as error:
         messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
         return redirect("studies:readers")
-    readers = get_user_model().objects.filter(groups__name=roles.READER).order_by("username")
-    return render(request, "studies/coordinator/readers.html", {"form": ReaderForm(), "readers": readers, "link": link, "link_for": reader.get_username()})
+    return render(request, "studies/coordinator/readers.html", {"form": ReaderForm(), "readers": invitations.accounts(), "link": link, "link_for": reader.get_username()})
 
 
 @method_decorator(login_not_required, name="dispatch")

@@ -4,11 +4,12 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from readerstudy.access import policy
 from readerstudy.studies import reading_sets
 from readerstudy.studies.errors import Conflict
 from readerstudy.studies.forms import ExamFilterForm, ReadingSetPickForm, SampleForm
 from readerstudy.studies.models import ReadingSet
-from readerstudy.studies.views.roles import add_service_errors, coordinator_required, get_study
+from readerstudy.studies.views.common import add_service_errors, get_study
 
 PAGE_LIMIT = 500  # exams listed for picking; narrow the filter to see others
 
@@ -21,21 +22,21 @@ def _filters(form: ExamFilterForm, study) -> dict:
     return filters
 
 
-def _filtered(filter_form, study, form_for_errors):
+def _filtered(request, filter_form, study, form_for_errors):
+    base = policy.selectable_exams(request.user)
     try:
-        return reading_sets.filter_exams(**_filters(filter_form, study))
+        return reading_sets.filter_exams(**_filters(filter_form, study), base=base)
     except ValidationError as error:
         add_service_errors(form_for_errors, error)
-        return reading_sets.filter_exams()
+        return reading_sets.filter_exams(base=base)
 
 
 @require_http_methods(["GET", "POST"])
-@coordinator_required
 def reading_set_create(request, study_id):
     """Pick exams by hand from the filtered list (filters travel in the query string)."""
-    study = get_study(study_id)
+    study = get_study(request, study_id)
     filter_form = ExamFilterForm(request.GET or None)
-    exams = _filtered(filter_form, study, filter_form)
+    exams = _filtered(request, filter_form, study, filter_form)
     form = ReadingSetPickForm(request.POST or None, exams=exams)
     if request.method == "POST" and form.is_valid():
         picked = [e.pk for e in form.cleaned_data["exams"]]
@@ -58,10 +59,9 @@ def reading_set_create(request, study_id):
 
 
 @require_http_methods(["GET", "POST"])
-@coordinator_required
 def reading_set_sample(request, study_id):
     """Draw a random sample of the filtered exams, stratified by ground truth."""
-    study = get_study(study_id)
+    study = get_study(request, study_id)
     filter_form = ExamFilterForm(request.POST or None, prefix="filter")
     form = SampleForm(request.POST or None)
     if request.method == "POST" and form.is_valid() and filter_form.is_valid():
@@ -70,7 +70,7 @@ def reading_set_sample(request, study_id):
             reading_set = reading_sets.sample_reading_set(
                 study, request.user, name=form.cleaned_data["name"], size=form.cleaned_data.get("size"),
                 per_stratum=form.cleaned_data.get("per_stratum"), seed=form.cleaned_data.get("seed"),
-                filters=filters, request=request,
+                filters=filters, base=policy.selectable_exams(request.user), request=request,
             )
         except ValidationError as error:
             add_service_errors(form, error)
@@ -83,13 +83,12 @@ def reading_set_sample(request, study_id):
 
 
 @require_GET
-@coordinator_required
 def reading_set_detail(request, study_id, set_id):
-    study = get_study(study_id)
+    study = get_study(request, study_id)
     reading_set = get_object_or_404(ReadingSet, pk=set_id, study=study)
     members = reading_set.members.select_related("exam").order_by("position")
     strata = reading_sets.strata_of([m.exam_id for m in members])
-    assignments = reading_set.assignments.select_related("reader", "arm").order_by("reader__username", "arm__position")
+    assignments = reading_set.assignments.select_related("reader", "arm").order_by("reader__username", "session", "arm__position")
     return render(request, "studies/coordinator/reading_set_detail.html", {
         "study": study, "reading_set": reading_set, "rows": [(m, strata[m.exam_id]) for m in members], "assignments": assignments,
     })

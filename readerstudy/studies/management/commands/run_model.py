@@ -1,10 +1,17 @@
-"""Start a model run from the command line: `run_model --model NAME (--reading-set ID | --study ID) [--wait]`."""
+"""Start a model run over a study's exams from the command line:
+`run_model --model NAME (--reading-set ID | --study ID) [--wait]`, or `run_model --resume RUN`.
+
+The run covers the exams of one reading set, or of every reading set of the study
+(`studies.model_runs.start_study_run`); it is not attached to any arm (that is the AI-aided arm's
+page, or `lifecycle.configure_arm`)."""
 import time
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from readerstudy.predictions import runs
 from readerstudy.predictions.models import ModelRun, ModelVersion
+from readerstudy.studies.model_runs import start_study_run
 from readerstudy.studies.models import ReadingSet, Study
 
 POLL_SECONDS = 2.0
@@ -49,9 +56,10 @@ class Command(BaseCommand):
             raise CommandError(f"no model version named {options['model']!r} (registered: {known})")
         reading_set = study = None
         if options["reading_set"] is not None:
-            reading_set = ReadingSet.objects.filter(pk=options["reading_set"]).first()
+            reading_set = ReadingSet.objects.select_related("study").filter(pk=options["reading_set"]).first()
             if reading_set is None:
                 raise CommandError(f"no reading set with id {options['reading_set']}")
+            study = reading_set.study
         elif options["study"] is not None:
             study = Study.objects.filter(pk=options["study"]).first()
             if study is None:
@@ -63,10 +71,12 @@ class Command(BaseCommand):
             "heatmaps": not options["no_heatmaps"], "heatmap_mode": options["heatmap_mode"],
         }
         try:
-            run = runs.start_run(version, reading_set=reading_set, study=study, options=run_options)
+            run = start_study_run(study, version, reading_set=reading_set, options=run_options, by=None)
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from None
         except runs.RunError as error:
             raise CommandError(str(error)) from None
-        self.stdout.write(f"Started {run} (id {run.pk}) over {run.items.count()} exams.")
+        self.stdout.write(f"Started {run} (id {run.pk}) over {run.items.count()} exams ({run.description}).")
         return run
 
     def _get_run(self, run_id) -> ModelRun:

@@ -15,17 +15,16 @@ from django.urls import reverse
 
 from readerstudy.predictions.heatmaps import CLASSES
 from readerstudy.predictions.models import Prediction
+from readerstudy.studies import sessions
+from readerstudy.studies.models import Arm
 
 
 def overlay_run(assignment):
     """The run whose output this assignment may show, or None (unaided arm, or no run attached)."""
-    from readerstudy.studies import crossover
-    from readerstudy.studies.models import Arm
-
     arm = assignment.arm
     if arm.kind != Arm.Kind.AI_AIDED or arm.model_run_id is None:
         return None
-    if not crossover.arm_status(assignment).is_open:
+    if not sessions.arm_status(assignment).is_open:
         return None
     return arm.model_run
 
@@ -44,7 +43,7 @@ def ai_overlay(assignment, exam_id: int) -> dict | None:
         "malignant": None,
         "benign": None,
         "views": {},
-        "urls": {"self": reverse("predictions:overlay", args=[assignment.pk, exam_id])},
+        "urls": {"self": reverse("reader:overlay", args=[assignment.pk, exam_id])},
     }
     prediction = Prediction.objects.filter(run=run, exam_id=exam_id).first()
     if prediction is None:
@@ -57,7 +56,7 @@ def ai_overlay(assignment, exam_id: int) -> dict | None:
         overlay["views"][view] = {
             "width": stored["width"],
             "height": stored["height"],
-            **{kind: reverse("predictions:overlay-heatmap", args=[assignment.pk, exam_id, view, kind])
+            **{kind: reverse("reader:overlay-heatmap", args=[assignment.pk, exam_id, view, kind])
                for kind in CLASSES if stored.get(kind)},
         }
     return overlay

@@ -1,0 +1,1 @@
+"""The one access policy: `policy.can(user, action, obj)` and the querysets of what a user may see."""
