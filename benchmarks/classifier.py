@@ -33,10 +33,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from classifier_gpu import realistic_init  # noqa: E402  (same folder)
+
 from classifier.networks import PatchDenseNet121, ViewWiseModel, patch_probabilities, viewwise_probabilities  # noqa: E402
 from classifier.networks.optimize import optimize_for_inference  # noqa: E402
 from classifier.weights import load  # noqa: E402
-from classifier_gpu import realistic_init  # noqa: E402  (same folder)
 
 SIZES = {"CC": (2677, 1942), "MLO": (2974, 1748)}
 VIEWS = ("L-CC", "R-CC", "L-MLO", "R-MLO")
@@ -93,7 +94,7 @@ def report(variants, results, outputs, unit: float, per: str, published: float) 
     for label, _ in variants:
         result = results[label]
         wall, cpu = min(result["wall"]) / unit, min(result["cpu"]) / unit
-        ratios = [b / v for b, v in zip(base["wall"], result["wall"])]
+        ratios = [b / v for b, v in zip(base["wall"], result["wall"], strict=False)]
         memory = f", peak RSS +{result['peak']:.0f} MiB" if result["peak"] is not None else ""
         print(f"  {label:<34} {wall:8.3f} s/{per} (best of {len(result['wall'])}; median "
               f"{statistics.median(result['wall']) / unit:.3f}; CPU {cpu:.3f} s){memory}")

@@ -126,7 +126,7 @@ def main(argv=None) -> int:
             for precision in ("fp32", "tf32", "bf16") if device.type == "cuda" else ("fp32", "bf16"):
                 set_tf32(precision == "tf32")
 
-                def run():
+                def run(precision=precision, model=model, inputs=inputs, outputs=outputs):  # bound now: timed() calls it in this iteration
                     with torch.inference_mode(), precision_context(device, precision):
                         outputs[precision] = viewwise_probabilities(model(inputs)).float()
 
@@ -151,7 +151,7 @@ def main(argv=None) -> int:
     for precision in ("fp32", "tf32", "bf16") if device.type == "cuda" else ("fp32", "bf16"):
         set_tf32(precision == "tf32")
 
-        def run():
+        def run(precision=precision):  # bound now: timed() calls it in this iteration
             with torch.inference_mode(), precision_context(device, precision):
                 outputs[precision] = patch_probabilities(model(patches).float())
 

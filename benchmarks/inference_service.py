@@ -25,8 +25,8 @@ checkpoint. The broker is Redis when it answers at --redis, else the embedded SQ
 import argparse
 import os
 import shutil
-import statistics
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile

@@ -62,25 +62,20 @@ def setup_django():
 
 
 def seed(n_readers: int, n_exams: int) -> dict:
-    """Readers, exams, an open study with a 0-day washout and one unaided assignment per reader."""
-    from django.contrib.auth.models import Group, User
+    """Readers, exams, an open study with a 0-day washout and each reader's first-session (unaided) assignment."""
+    from django.contrib.auth.models import User
 
+    from benchmarks.study_setup import first_session, open_study
     from readerstudy.exams.models import Exam
-    from readerstudy.studies import assignments, lifecycle, reading_sets
 
     coordinator = User.objects.create_user("load-coordinator")
-    coordinator.groups.add(Group.objects.get(name="coordinator"))
     readers = User.objects.bulk_create([User(username=f"reader{i:03d}", password="!") for i in range(n_readers)])
-    Group.objects.get(name="reader").user_set.add(*readers)
     exams = Exam.objects.bulk_create([Exam(label=f"LOAD-{i:04d}", source=Exam.Source.DICOM) for i in range(n_exams)])
-    study = lifecycle.create_study(coordinator, name="Load test", seed=2026)
-    reading_set = reading_sets.create_reading_set(study, coordinator, name="All", exam_ids=[e.pk for e in exams])
-    unaided = study.arms.get(kind="unaided")
+    study = open_study(coordinator, name="Load test", exam_ids=[e.pk for e in exams], seed=2026)
     plan = {}
     for reader in readers:
-        assignment = assignments.assign(reading_set, unaided, reader, coordinator)
+        assignment = first_session(study, reader, coordinator)
         plan[reader.username] = Reader(reader.username, assignment.pk, list(assignment.case_order), *credentials(reader))
-    lifecycle.open_study(study, coordinator)
     return plan
 
 
@@ -235,12 +230,12 @@ class ViewerClient:
             self.http.request("GET", "/accounts/login/")
 
     def open(self, assignment: int, exam: int) -> int:
-        return self.http.request("GET", f"/read/api/assignments/{assignment}/exams/{exam}/")[0]
+        return self.http.request("GET", f"/api/viewer/assignments/{assignment}/exams/{exam}/")[0]
 
     def submit_request(self, assignment: int, exam: int, payload: dict):
         body = json.dumps(payload).encode()
         headers = {"Content-Type": "application/json", "X-CSRFToken": self.http.cookies["csrftoken"]}
-        return "POST", f"/read/api/assignments/{assignment}/exams/{exam}/submit", body, headers
+        return "POST", f"/api/viewer/assignments/{assignment}/exams/{exam}/submit", body, headers
 
     ok = (200,)
 

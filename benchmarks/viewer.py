@@ -33,8 +33,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -107,13 +105,13 @@ class DjangoSite:
         self._build(count, seed, size)
 
     def _build(self, count, seed, size):
-        from django.contrib.auth.models import Group, User
+        from django.contrib.auth.models import User
         from django.core.management import call_command
 
+        from benchmarks.study_setup import first_session, open_study
         from readerstudy.exams import phantoms
         from readerstudy.exams.ingest import ingest_paths
         from readerstudy.exams.models import Exam
-        from readerstudy.studies import assignments, lifecycle, reading_sets
         from readerstudy.studies.models import Study
 
         call_command("migrate", verbosity=0)
@@ -125,18 +123,13 @@ class DjangoSite:
             ingest_paths([f for f in files if f.suffix == ".dcm"])
             print(f"imported {Exam.objects.count()} exams ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
         coordinator, _ = User.objects.get_or_create(username="bench-coordinator")
-        coordinator.groups.add(Group.objects.get(name="coordinator"))
         study = Study.objects.filter(name="Viewer benchmark").first()
         if study is None:
-            study = lifecycle.create_study(coordinator, name="Viewer benchmark", seed=seed)
             exam_ids = list(Exam.objects.order_by("pk").values_list("pk", flat=True)[:count])
-            reading_sets.create_reading_set(study, coordinator, name="Phantoms", exam_ids=exam_ids)
-            lifecycle.open_study(study, coordinator)
+            study = open_study(coordinator, name="Viewer benchmark", exam_ids=exam_ids, seed=seed)
         self.reader_name = f"bench-reader-{int(time.time())}"
         reader = User.objects.create_user(self.reader_name, password="bench-password")
-        reader.groups.add(Group.objects.get(name="reader"))
-        unaided = study.arms.get(kind="unaided")
-        self.assignment = assignments.assign(study.reading_sets.get(), unaided, reader, coordinator)
+        self.assignment = first_session(study, reader, coordinator)
 
     def __enter__(self):
         import socket
@@ -241,7 +234,7 @@ def measure(site, screenshot: Path | None, width: int, height: int) -> dict[str,
         # (from the server: the HTTP cache filled above is emptied first).
         context.new_cdp_session(page).send("Network.clearBrowserCache")
         page.goto(site.page_url(exams[0]))
-        for current, following in zip(exams, exams[1:]):
+        for current, following in zip(exams, exams[1:], strict=False):
             page.wait_for_selector(f"#viewer[data-exam='{current}'][data-state=full][data-prefetched='{following}']", timeout=60000)
             submitted = page.evaluate("""() => {
                 const f = window.readerViewer.form;

@@ -10,9 +10,9 @@ import argparse
 import csv
 import random
 import sys
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import contextlib
-from typing import ContextManager
+from contextlib import AbstractContextManager
 
 import torch
 
@@ -31,7 +31,7 @@ def choose_device(requested: str | torch.device | None = None) -> torch.device:
     return device
 
 
-def autocast(device: torch.device | str, precision: str | None) -> ContextManager:
+def autocast(device: torch.device | str, precision: str | None) -> AbstractContextManager:
     """Context for running the networks at `precision`: None or "fp32" (exact), "bf16" or "fp16".
 
     Reduced precision is offered on CUDA only; on CPU it is refused, because CPU autocast is slower

@@ -15,9 +15,10 @@ the entry's position in the list.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -117,7 +118,7 @@ class Exam:
         self.images = normalised
 
     @classmethod
-    def from_record(cls, record: dict, image_dir: str | Path | None = None, *, index: int = 0) -> "Exam":
+    def from_record(cls, record: dict, image_dir: str | Path | None = None, *, index: int = 0) -> Exam:
         """Build an exam from an exam-list entry; file names are resolved in image_dir."""
         if not isinstance(record, dict):
             raise ExamError(f"exam list entry {index} is not an object")

@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
@@ -69,7 +69,7 @@ class PatchGrid:
     col_strides: tuple[int, ...]
 
     @classmethod
-    def for_shape(cls, shape: tuple[int, int], rand: random.Random) -> "PatchGrid":
+    def for_shape(cls, shape: tuple[int, int], rand: random.Random) -> PatchGrid:
         """Rows first, then columns: the published order of draws."""
         rows = patch_strides(shape[0], rand)
         cols = patch_strides(shape[1], rand)
@@ -106,7 +106,7 @@ class Heatmaps:
     grid: PatchGrid | None
     mode: str = "exact"
 
-    def mirrored(self) -> "Heatmaps":
+    def mirrored(self) -> Heatmaps:
         return Heatmaps(
             np.ascontiguousarray(self.benign[:, ::-1]), np.ascontiguousarray(self.malignant[:, ::-1]), self.grid, self.mode
         )
@@ -181,7 +181,7 @@ def assemble(shape: tuple[int, int], positions: np.ndarray, values: np.ndarray) 
     """Mean of `values` over the patches covering each pixel, as float32 (float64 accumulation)."""
     total = np.zeros(shape, dtype=np.float64)
     count = np.zeros(shape, dtype=np.float64)
-    for (y, x), value in zip(positions, values):
+    for (y, x), value in zip(positions, values, strict=False):
         total[y : y + PATCH_SIZE, x : x + PATCH_SIZE] += value
         count[y : y + PATCH_SIZE, x : x + PATCH_SIZE] += 1
     if (count == 0).any():

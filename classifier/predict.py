@@ -12,8 +12,9 @@ runner does for an exam list; `predict` on one exam with `seed` equals a one-exa
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -38,7 +39,7 @@ class RandomStreams:
     patches: random.Random
 
     @classmethod
-    def from_seed(cls, seed: int) -> "RandomStreams":
+    def from_seed(cls, seed: int) -> RandomStreams:
         return cls(np.random.RandomState(seed), random.Random(seed))
 
 

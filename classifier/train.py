@@ -19,10 +19,10 @@ import argparse
 import csv
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -236,7 +236,7 @@ def train(
                 "epoch_losses": summary.epoch_losses,
                 "final_loss": summary.final_loss,
                 "seconds": round(summary.seconds, 2),
-                "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
             },
         },
     )

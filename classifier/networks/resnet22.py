@@ -55,7 +55,7 @@ class ResNet22(nn.Module):
         self.first_pool = nn.MaxPool2d(3, stride=2, padding=0)
         stages = []
         in_planes = STAGE_PLANES[0]
-        for planes, stride in zip(STAGE_PLANES, STAGE_STRIDES):
+        for planes, stride in zip(STAGE_PLANES, STAGE_STRIDES, strict=False):
             blocks = [BasicBlockV2(in_planes, planes, stride, downsample=True)]
             blocks += [BasicBlockV2(planes, planes, 1, downsample=False) for _ in range(BLOCKS_PER_STAGE - 1)]
             stages.append(nn.Sequential(*blocks))

@@ -7,7 +7,7 @@ left and right pooled features (left first) and predicts 4 labels x (negative, p
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import torch
 from torch import nn

@@ -52,7 +52,7 @@ class CropMetadata:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "CropMetadata":
+    def from_dict(cls, data: dict) -> CropMetadata:
         try:
             (y_first, y_last), x = data["rightmost_points"]
             y, (x_first, x_last) = data["bottommost_points"]

@@ -26,7 +26,7 @@ class WindowNoise:
     size_noise: int = MAX_CROP_SIZE_NOISE
 
     @classmethod
-    def none(cls) -> "WindowNoise":
+    def none(cls) -> WindowNoise:
         return cls((0, 0), 0)
 
     @property

@@ -86,7 +86,7 @@ def jackknife_aucs(truth, scores, clusters=None) -> np.ndarray:
     counts = stops - starts
     if counts.any():
         pair_pos = np.repeat(pos_index, counts)
-        pair_neg = neg_index[order[np.concatenate([np.arange(a, b) for a, b in zip(starts, stops)])]]
+        pair_neg = neg_index[order[np.concatenate([np.arange(a, b) for a, b in zip(starts, stops, strict=False)])]]
         diff = scores[pair_pos] - scores[pair_neg]
         psi = (diff > 0) + 0.5 * (diff == 0)
         np.add.at(removed, codes[pair_pos], -psi)
@@ -324,7 +324,7 @@ def _modality_estimate(aucs: np.ndarray, cov: np.ndarray, readers, alpha) -> Mod
         return {"se": float(se), "df": float(df), "ci": (mean - half, mean + half)}
 
     return ModalityEstimate(
-        readers={name: float(value) for name, value in zip(readers, aucs)},
+        readers={name: float(value) for name, value in zip(readers, aucs, strict=False)},
         mean_auc=mean,
         rrrc=t_interval(se_rrrc, df_h),
         frrc={"se": float(se_frrc), "ci": (mean - z * se_frrc, mean + z * se_frrc)},
@@ -343,7 +343,7 @@ def mrmc_from_ratings(ratings, modalities=None, covariance: str = "jackknife", l
         raise RatingsError(f"each modality may be named once: {', '.join(names)}")
     chosen = [ratings.modality(name) for name in names]
     readers = chosen[0].readers
-    for name, data in zip(names, chosen):
+    for name, data in zip(names, chosen, strict=False):
         if set(data.readers) != set(readers):
             raise RatingsError(
                 f"MRMC needs the same readers in every modality: {names[0]!r} has "

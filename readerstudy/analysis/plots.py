@@ -29,7 +29,7 @@ def draw_roc(ax, truth, reader_scores, readers, model_scores=None, model_name="m
     reader_scores = np.atleast_2d(reader_scores)
     colours = _reader_colours(len(readers))
     curves = []
-    for scores, name, colour in zip(reader_scores, readers, colours):
+    for scores, name, colour in zip(reader_scores, readers, colours, strict=False):
         curve = roc_curve(truth, scores)
         curves.append(curve)
         ax.plot(curve.fpr, curve.tpr, color=colour, lw=0.8, alpha=0.6, label=name if len(readers) <= 8 else None)

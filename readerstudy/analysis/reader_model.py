@@ -91,16 +91,16 @@ def compare_readers_model(truth, reader_scores, model_scores, readers=None, clus
     truth_array = np.asarray(truth).astype(bool)
     return ReaderModelResult(
         reader_modality=reader_modality, model_modality=model_modality, lam=lam,
-        readers={x: boot.interval(c) for x, c in zip(readers, reader_cols)},
+        readers={x: boot.interval(c) for x, c in zip(readers, reader_cols, strict=False)},
         model=boot.interval("model"),
-        hybrids={x: boot.interval(c) for x, c in zip(readers, hybrid_cols)},
+        hybrids={x: boot.interval(c) for x, c in zip(readers, hybrid_cols, strict=False)},
         reader_average=boot.interval(reader_mean),
         hybrid_average=boot.interval(hybrid_mean),
         model_minus_reader_average=boot.interval({"model": 1.0, **{c: -1.0 / r for c in reader_cols}}),
         hybrid_average_minus_reader_average=boot.interval(
             {**hybrid_mean, **{c: -1.0 / r for c in reader_cols}}),
-        hybrid_minus_reader={x: boot.interval({h: 1.0, c: -1.0}) for x, c, h in zip(readers, reader_cols, hybrid_cols)},
-        model_minus_reader={x: boot.interval({"model": 1.0, c: -1.0}) for x, c in zip(readers, reader_cols)},
+        hybrid_minus_reader={x: boot.interval({h: 1.0, c: -1.0}) for x, c, h in zip(readers, reader_cols, hybrid_cols, strict=False)},
+        model_minus_reader={x: boot.interval({"model": 1.0, c: -1.0}) for x, c in zip(readers, reader_cols, strict=False)},
         bootstrap=boot,
         n_cases=truth_array.size, n_positive=int(truth_array.sum()),
         n_clusters=truth_array.size if clusters is None else int(np.unique(clusters).size),

@@ -136,7 +136,7 @@ def write_report(analysis: StudyAnalysis, out_dir) -> list[Path]:
         sweep = analysis.sweep
         rows = [{"lam": lam, "reader": name, "auc": sweep.aucs[i, j]}
                 for i, lam in enumerate(sweep.lams) for j, name in enumerate(sweep.readers)]
-        rows += [{"lam": lam, "reader": "average", "auc": value} for lam, value in zip(sweep.lams, sweep.mean_auc)]
+        rows += [{"lam": lam, "reader": "average", "auc": value} for lam, value in zip(sweep.lams, sweep.mean_auc, strict=False)]
         written.append(_write_csv(out / "lambda_sweep.csv", rows, ["lam", "reader", "auc"]))
         written += plots.save_figure(plots.lam_sweep_figure(sweep, analysis.reader_model.model_modality,
                                                             primary_lam=analysis.reader_model.lam), out, "lambda_sweep")

@@ -19,7 +19,14 @@ from readerstudy.analysis import report
 from readerstudy.analysis.crossover import crossover_from_rows
 from readerstudy.analysis.ratings import RatingsError, ratings_from_rows
 from readerstudy.analysis.study_ratings import (
-    ANSWERS, ANSWERS_LABELS, FIRST, MODEL_MODALITY, MissingFirstAnswers, has_amendments, restrict, study_ratings,
+    ANSWERS,
+    ANSWERS_LABELS,
+    FIRST,
+    MODEL_MODALITY,
+    MissingFirstAnswers,
+    has_amendments,
+    restrict,
+    study_ratings,
     subgroup_options,
 )
 from readerstudy.studies.models import Arm, Study

@@ -3,9 +3,9 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from readerstudy.access import policy
 from readerstudy.audit.models import AuditEvent
 from readerstudy.exams.models import Exam
-from readerstudy.access import policy
 from readerstudy.predictions.models import ModelRun
 from readerstudy.studies import sampling, sessions
 from readerstudy.studies.models import Arm, Assignment, Membership, ProtocolAmendment, Reading, ReadingRevision, ReadingSet, Study, Unblinding

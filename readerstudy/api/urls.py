@@ -10,8 +10,8 @@ from readerstudy.api.views import viewer
 from readerstudy.api.views.audit_trail import AuditEventViewSet
 from readerstudy.api.views.readers import ReaderViewSet
 from readerstudy.api.views.readings import ReadingViewSet
-from readerstudy.api.views.tokens import AuditedObtainAuthToken
 from readerstudy.api.views.studies import ArmViewSet, AssignmentViewSet, ReadingSetViewSet, StudyViewSet
+from readerstudy.api.views.tokens import AuditedObtainAuthToken
 
 # SimpleRouter: no browsable root and no format-suffix duplicates of every route.
 router = SimpleRouter(use_regex_path=False)

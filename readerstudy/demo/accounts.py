@@ -1,13 +1,20 @@
-"""Demo accounts, one per role (and a second reader so orders can be compared)."""
+"""Demo accounts, one per role (and four readers, so that each sequence group has two).
+
+Roles are per study: the demo seed makes these accounts members of the demo study. The
+coordinator is also a study creator (site level) and may use the Django admin (read-only)."""
 import os
 import secrets
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
+from readerstudy.accounts.roles import STUDY_CREATORS
+
 DEMO_ACCOUNTS = (
     ("reader", "reader"),
     ("reader2", "reader"),
+    ("reader3", "reader"),
+    ("reader4", "reader"),
     ("coordinator", "coordinator"),
     ("statistician", "statistician"),
 )
@@ -31,8 +38,8 @@ def ensure_demo_accounts(write) -> dict:
             write(f"  created {role:<12} {username:<13} password: {shown}")
         else:
             write(f"  exists  {role:<12} {username:<13} (password unchanged; `manage.py changepassword {username}` resets it)")
-        user.groups.add(Group.objects.get(name=role))
         if role == "coordinator":
+            user.groups.add(Group.objects.get_or_create(name=STUDY_CREATORS)[0])
             user.is_staff = True  # the coordinator may also use the Django admin
             user.save(update_fields=["is_staff"])
         users[username] = user

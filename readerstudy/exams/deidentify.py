@@ -23,7 +23,7 @@ from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 
-from .deid_profile import BASIC_PROFILE, D, PSEUDONYM, REMOVED_GROUP_RANGES, SHIFT, U, X, Z
+from .deid_profile import BASIC_PROFILE, PSEUDONYM, REMOVED_GROUP_RANGES, SHIFT, D, U, X, Z
 
 DICOM_ROOT = "1.2.840.10008."
 PROFILE_TAGS = {tag_for_keyword(keyword): action for keyword, action in BASIC_PROFILE.items()}

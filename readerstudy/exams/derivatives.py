@@ -25,11 +25,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import BinaryIO
 
 import numpy as np
+from isal import isal_zlib  # deflate streams like zlib's, about five times faster at level 1
 from PIL import Image
 
 from .dicom_reader import MammoImage
-
-from isal import isal_zlib  # deflate streams like zlib's, about five times faster at level 1
 
 PREVIEW_MAX_HEIGHT = 1024
 GZIP_LEVEL = 1

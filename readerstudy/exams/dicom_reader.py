@@ -326,7 +326,7 @@ def read_windows(ds: Dataset) -> list[WindowPair]:
     widths = _as_list(ds.get("WindowWidth"))
     explanations = _as_list(ds.get("WindowCenterWidthExplanation"))
     pairs = []
-    for index, (center, width) in enumerate(zip(centers, widths)):
+    for index, (center, width) in enumerate(zip(centers, widths, strict=False)):
         c, w = _float(center, None), _float(width, None)
         if c is None or w is None or w <= 0:
             continue

@@ -20,10 +20,10 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 from django.conf import settings
 from django.db import DatabaseError, transaction

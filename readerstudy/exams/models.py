@@ -63,12 +63,12 @@ class Image(models.Model):
             models.CheckConstraint(condition=models.Q(view__in=VIEWS), name="image_view_is_standard"),
         ]
 
+    def __str__(self):
+        return f"{self.exam.label} {self.view}"
+
     @property
     def laterality(self) -> str:
         return self.view[0]
-
-    def __str__(self):
-        return f"{self.exam.label} {self.view}"
 
 
 class AppendOnlyError(RuntimeError):
@@ -118,13 +118,13 @@ class TruthVersion(AppendOnlyModel):
         ordering = ["-number"]
         constraints = [models.CheckConstraint(condition=models.Q(number__gte=1), name="truth_version_number_positive")]
 
+    def __str__(self):
+        return f"ground truth v{self.number}"
+
     @property
     def breasts_revised(self) -> int:
         """Added and changed breasts: the number of revisions of this version."""
         return self.breasts_added + self.breasts_changed
-
-    def __str__(self):
-        return f"ground truth v{self.number}"
 
 
 class BreastTruthRevision(AppendOnlyModel):
@@ -142,7 +142,7 @@ class BreastTruthRevision(AppendOnlyModel):
     source = models.CharField(max_length=128, blank=True)
     previous_malignant = models.BooleanField(null=True, blank=True)
     previous_benign = models.BooleanField(null=True, blank=True)
-    previous_source = models.CharField(max_length=128, null=True, blank=True)
+    previous_source = models.CharField(max_length=128, null=True, blank=True)  # noqa: DJ001 -- None: the breast had no truth before
 
     class Meta:
         ordering = ["version", "exam", "side"]
@@ -151,12 +151,12 @@ class BreastTruthRevision(AppendOnlyModel):
             models.CheckConstraint(condition=models.Q(side__in=SIDES), name="truth_revision_side_is_l_or_r"),
         ]
 
+    def __str__(self):
+        return f"v{self.version.number} {self.exam.label} {self.side}"
+
     @property
     def is_new(self) -> bool:
         return self.previous_malignant is None
-
-    def __str__(self):
-        return f"v{self.version.number} {self.exam.label} {self.side}"
 
 
 class BreastTruth(models.Model):

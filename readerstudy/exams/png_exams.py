@@ -67,7 +67,7 @@ def parse_exam_list(name: str, data: bytes) -> list[ListedExam]:
         labels = [f"line {index + 2}" for index in range(len(rows))]  # the header is line 1
     exams: list[ListedExam] = []
     seen: set[str] = set()
-    for row, label in zip(rows, labels):
+    for row, label in zip(rows, labels, strict=False):
         exam = _listed_exam(row, label)
         if exam.exam_id in seen:
             raise RejectedFile("invalid_exam_list", f"exam {exam.exam_id!r} is listed twice")

@@ -12,9 +12,10 @@ import io
 import os
 import re
 import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator
+from typing import BinaryIO
 
 from .dicom_reader import is_dicom
 from .png_exams import is_png, looks_like_exam_list

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 REQUIRED = ("exam_id", "side", "malignant", "benign")
 SIDES = {"l": "L", "left": "L", "r": "R", "right": "R"}
@@ -58,7 +58,9 @@ def parse_truth_csv(text: str, exam_exists: Callable[[str], bool] | None = None
         if len(cells) < len(header):
             errors.append(TruthError(line, f"{len(cells)} cells, expected {len(header)}"))
             continue
-        get = lambda column: cells[index[column]].strip() if column in index else ""  # noqa: E731
+        def get(column, cells=cells):
+            return cells[index[column]].strip() if column in index else ""
+
         exam_id, side_text = get("exam_id"), get("side")
         problems = []
         if not exam_id:

@@ -187,7 +187,7 @@ def predict_exams(version, exam_ids: list[int], options: dict) -> dict[int, Exam
                 batch.append(_prepare(exam, models, options, with_patch=want_heatmaps or needs_patch))
             except (UnreadableImage, ValueError) as error:
                 results[exam_id] = ExamFailure(str(error))
-        for item, probabilities in zip(batch, _forward(models, batch, options)):
+        for item, probabilities in zip(batch, _forward(models, batch, options), strict=False):
             heatmaps = _full_size_heatmaps(item) if want_heatmaps else None
             results[item.exam_id] = ExamResult(probabilities, heatmaps)
     return results
@@ -225,12 +225,13 @@ def _forward(models: LoadedVersion, batch: list[_Prepared], options: dict) -> li
         windows = [next(item.windows)[0] for item in batch]
         sums += _run_network(module, windows, models.device)
     means = sums / tta
-    return [{label: float(value) for label, value in zip(LABELS, row)} for row in means]
+    return [{label: float(value) for label, value in zip(LABELS, row, strict=False)} for row in means]
 
 
 def _run_network(module, windows: list[dict], device) -> np.ndarray:
     """(N, 4) probabilities for N exams' windows; splits the batch if the device runs out of memory."""
     import torch
+
     from classifier.networks.viewwise import viewwise_probabilities
 
     try:

@@ -89,6 +89,9 @@ class ModelRunItem(models.Model):
         constraints = [models.UniqueConstraint(fields=["run", "exam"], name="one_item_per_run_exam")]
         indexes = [models.Index(fields=["run", "state"], name="run_item_state")]
 
+    def __str__(self):
+        return f"run {self.run_id}, exam {self.exam_id}: {self.state}"
+
 
 class Prediction(models.Model):
     """The model's probabilities for one exam: left/right x benign/malignant, in [0, 1]."""
@@ -107,3 +110,6 @@ class Prediction(models.Model):
         constraints = [models.UniqueConstraint(fields=["run", "exam"], name="one_prediction_per_run_exam")] + [
             models.CheckConstraint(condition=Q(**{f"{f}__gte": 0, f"{f}__lte": 1}), name=f"prediction_{f}_0_1") for f in UNIT_INTERVAL
         ]
+
+    def __str__(self):
+        return f"run {self.run_id}, exam {self.exam_id}"

@@ -7,7 +7,6 @@ from readerstudy.predictions.models import ModelRun
 from readerstudy.studies.models import Membership, ReadingSet, Study
 from readerstudy.studies.sampling import STRATA
 
-
 AMENDMENT_REASON = "Why the protocol changes (required once the study is open: it becomes a protocol amendment)."
 
 

@@ -104,6 +104,9 @@ class Unblinding(models.Model):
     class Meta:
         ordering = ["study", "at"]
 
+    def __str__(self):
+        return f"interim unblinding of {self.study} by {self.by} on {self.at:%Y-%m-%d}"
+
 
 class ProtocolAmendment(models.Model):
     """A change to an open study's frozen protocol: versioned, with who, when, why, old and new values."""
@@ -118,6 +121,9 @@ class ProtocolAmendment(models.Model):
     class Meta:
         ordering = ["study", "version"]
         constraints = [models.UniqueConstraint(fields=["study", "version"], name="one_amendment_per_version")]
+
+    def __str__(self):
+        return f"{self.study}: protocol version {self.version}"
 
 
 class Arm(models.Model):
@@ -170,6 +176,9 @@ class ReadingSetExam(models.Model):
             models.UniqueConstraint(fields=["reading_set", "exam"], name="exam_once_per_reading_set"),
             models.UniqueConstraint(fields=["reading_set", "position"], name="unique_position_in_reading_set"),
         ]
+
+    def __str__(self):
+        return f"{self.reading_set}: exam {self.exam_id} at {self.position}"
 
 
 class Assignment(models.Model):
@@ -273,3 +282,6 @@ class ReadingRevision(models.Model):
             models.CheckConstraint(condition=Q(left_probability__gte=0, left_probability__lte=100, right_probability__gte=0, right_probability__lte=100), name="revision_probability_0_100"),
             models.CheckConstraint(condition=Q(left_birads__lte=6, right_birads__lte=6), name="revision_birads_0_6"),
         ]
+
+    def __str__(self):
+        return f"reading {self.reading_id}, revision {self.number}"

@@ -9,6 +9,7 @@ trail (coordinators read it while blinded).
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404
+
 from readerstudy import audit, clock
 from readerstudy.studies import sessions
 from readerstudy.studies.answers import ANSWER_FIELDS, clean_answers

@@ -1,7 +1,7 @@
 """Study pages under /studies/ (plus the public set-password page behind invitation links)."""
 from django.urls import path
 
-from readerstudy.studies.views import assignments, audit_trail, coordinator, model_runs, progress, reading_sets, readers
+from readerstudy.studies.views import assignments, audit_trail, coordinator, model_runs, progress, readers, reading_sets
 
 app_name = "studies"
 urlpatterns = [

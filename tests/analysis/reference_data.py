@@ -4,7 +4,7 @@ Plain cached functions rather than conftest fixtures, so the analysis tests also
 `-p no:django --noconftest`, without the Django test setup.
 """
 import csv
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -16,7 +16,7 @@ def reference_path(name):
     return shared_path("data", "reference", name)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _mrmc_table(name):
     with reference_path(name).open(newline="") as handle:
         rows = [
@@ -37,7 +37,7 @@ def franken():
     return _mrmc_table("franken.csv")
 
 
-@lru_cache(maxsize=None)
+@cache
 def asah():
     """(truth with outcome Poor as positive, {predictor: scores})."""
     with reference_path("asah.csv").open(newline="") as handle:
@@ -50,7 +50,7 @@ def nyu_wide_path():
     return reference_path("nyu_reader_study_breast_level.csv")
 
 
-@lru_cache(maxsize=None)
+@cache
 def nyu():
     """The NYU reader study with the model AI_GMIC_top1 as a modality."""
     from readerstudy.analysis.nyu import read_nyu_wide

@@ -8,7 +8,14 @@ import pytest
 from scipy import stats
 
 from readerstudy.analysis.crossover import (
-    AIDED_FIRST, NOT_ESTIMABLE, UNAIDED_FIRST, cell_aucs, crossover_analysis, crossover_from_rows, pooled_t, sequence_of,
+    AIDED_FIRST,
+    NOT_ESTIMABLE,
+    UNAIDED_FIRST,
+    cell_aucs,
+    crossover_analysis,
+    crossover_from_rows,
+    pooled_t,
+    sequence_of,
 )
 from readerstudy.analysis.roc import auc
 from readerstudy.analysis.serialize import jsonable

@@ -65,7 +65,7 @@ def test_asah_s100b_coordinates_match_published_table():
     np.testing.assert_allclose(points.specificity, [float(row["specificity"]) for row in table], rtol=1e-15)
     # The curve's points are the table's points (pROC puts thresholds between scores).
     curve = roc_curve(truth, predictors["s100b"])
-    ours = sorted(zip(np.round(curve.fpr, 12), np.round(curve.tpr, 12)))
+    ours = sorted(zip(np.round(curve.fpr, 12), np.round(curve.tpr, 12), strict=False))
     published = sorted((round(1 - float(r["specificity"]), 12), round(float(r["sensitivity"]), 12)) for r in table)
     assert ours == published
 

@@ -65,7 +65,7 @@ def build_world(readers: list, coordinator, *, name="Matrix", statisticians=(), 
     sets = [reading_sets.create_reading_set(study, coordinator, name=f"{prefix}{n}", exam_ids=[e.pk for e in make_exams(3, prefix=f"{prefix}{n}")])
             for n in range(2)]
     add_members(study, coordinator, readers=readers, statisticians=statisticians)
-    for reader, reading_set in zip(readers, sets):
+    for reader, reading_set in zip(readers, sets, strict=False):
         assignments.assign(reading_set, reader, coordinator)
     run = attach_run(study, coordinator)
     lifecycle.open_study(study, coordinator)

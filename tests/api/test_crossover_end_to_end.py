@@ -141,9 +141,9 @@ def test_counterbalanced_study_end_to_end(make_user, tmp_path, settings, monkeyp
 
     for username, reader in readers.items():
         mine = {a["session"]: a for a in reader.get("/api/assignments/").json()["results"]}
-        monkeypatch.setattr(clock, "now", lambda: finished_at[username] + timedelta(days=WASHOUT_DAYS) - timedelta(minutes=1))
+        monkeypatch.setattr(clock, "now", lambda username=username: finished_at[username] + timedelta(days=WASHOUT_DAYS) - timedelta(minutes=1))
         assert reader.get(f"/api/assignments/{mine[2]['id']}/").json()["arm_status"]["is_open"] is False
-        monkeypatch.setattr(clock, "now", lambda: finished_at[username] + timedelta(days=WASHOUT_DAYS, minutes=1))
+        monkeypatch.setattr(clock, "now", lambda username=username: finished_at[username] + timedelta(days=WASHOUT_DAYS, minutes=1))
         assert reader.get(f"/api/assignments/{mine[2]['id']}/").json()["arm_status"]["is_open"] is True
         read_session(reader, mine[2], f"{username}-2", mine[2]["arm_kind"] == "ai_aided", truth)
     assert all(sorted(order) == sorted(reading_set["exams"]) for order in orders)

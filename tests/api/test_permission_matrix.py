@@ -153,7 +153,7 @@ MATRIX = [
     ("api-study-ratings",              "GET",    A,   403, 403, 403, 403, 403),
 ]
 
-ROWS = {(name, method): dict(zip(ROLES, statuses)) for name, method, *statuses in MATRIX}
+ROWS = {(name, method): dict(zip(ROLES, statuses, strict=False)) for name, method, *statuses in MATRIX}
 
 
 def matrix_key(name: str, route: str) -> str:

@@ -5,8 +5,9 @@ import re
 
 import numpy as np
 import pytest
-from readerstudy.exams.derivatives import decode_pixel_planes
+
 from readerstudy.exams import phantoms
+from readerstudy.exams.derivatives import decode_pixel_planes
 from readerstudy.exams.ingest import ingest_paths
 from readerstudy.exams.models import Exam, Image
 from readerstudy.studies.models import Reading

@@ -127,7 +127,9 @@ def test_hanging_protocol_puts_chest_walls_back_to_back(page, page_errors, harne
 
 def test_layouts(page, page_errors, harness):
     open_exam(page, harness, "phantom")
-    shown = lambda: page.evaluate("() => window.readerViewer.workstation.viewports().map(c => c.view)")
+    def shown():
+        return page.evaluate("() => window.readerViewer.workstation.viewports().map(c => c.view)")
+
     page.keyboard.press("2")
     assert shown() == ["R-CC", "L-CC"]
     page.keyboard.press("3")

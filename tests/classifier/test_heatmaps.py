@@ -146,12 +146,12 @@ def test_sampled_values_covered_by_few_patches_match_conformance():
             xs = item.image.shape[1] - 1 - xs  # fixture coordinates are in stored orientation
         covers = [
             np.flatnonzero((positions[:, 0] <= y) & (y < positions[:, 0] + PATCH_SIZE) & (positions[:, 1] <= x) & (x < positions[:, 1] + PATCH_SIZE))
-            for y, x in zip(ys, xs)
+            for y, x in zip(ys, xs, strict=False)
         ]
         chosen = np.argsort([len(cover) for cover in covers], kind="stable")[:3]
         needed = sorted({int(i) for k in chosen for i in covers[k]})
         with torch.inference_mode():
-            probabilities = dict(zip(needed, classify_patches(model, standardize_crop(item.image), positions[needed])))
+            probabilities = dict(zip(needed, classify_patches(model, standardize_crop(item.image), positions[needed]), strict=False))
         for k in chosen:
             benign = np.mean([probabilities[i][1] for i in covers[k]])
             malignant = np.mean([probabilities[i][0] for i in covers[k]])

@@ -135,7 +135,7 @@ def test_predict_many_carries_the_random_streams(small_model):
     exams = [synthetic_exam("a", 0), synthetic_exam("b", 1)]
     results = list(predict_many(exams, small_model, tta=2, seed=0))
     streams = RandomStreams.from_seed(0)
-    for exam, result in zip(exams, results):
+    for exam, result in zip(exams, results, strict=False):
         assert result.exam_id == exam.exam_id
         assert result.as_dict() == predict(exam, small_model, tta=2, rng=streams).as_dict()
     # Both exams have the same geometry: only the carried-on stream makes their windows differ.
@@ -157,7 +157,7 @@ def test_predict_argument_errors(small_model):
 def check_run(result, run):
     expected = expected_pipeline()["predictions"][run]
     assert len(result.passes) == expected["num_passes"]
-    for actual, reference in zip(result.passes, expected["passes"]):
+    for actual, reference in zip(result.passes, expected["passes"], strict=False):
         for view in VIEWS:
             assert actual.windows[view].as_dict() == reference["windows"][view], view
         for head in ("CC", "MLO"):

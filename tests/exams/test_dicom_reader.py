@@ -4,7 +4,7 @@ import pytest
 from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate
 from pydicom.sequence import Sequence
-from pydicom.uid import JPEG2000Lossless, JPEGLSLossless, JPEGLosslessSV1, RLELossless
+from pydicom.uid import JPEG2000Lossless, JPEGLosslessSV1, JPEGLSLossless, RLELossless
 
 from readerstudy.exams import phantoms
 from readerstudy.exams.dicom_reader import read_dicom

@@ -7,11 +7,11 @@ import pydicom
 import pytest
 from django.db import IntegrityError, OperationalError
 from pydicom.encaps import encapsulate
-from pydicom.uid import JPEG2000Lossless, JPEGLSLossless, JPEGLosslessSV1, RLELossless
+from pydicom.uid import JPEG2000Lossless, JPEGLosslessSV1, JPEGLSLossless, RLELossless
 
 from readerstudy.audit.models import AuditEvent
-from readerstudy.exams.derivatives import decode_pixel_planes
 from readerstudy.exams import derivatives, phantoms
+from readerstudy.exams.derivatives import decode_pixel_planes
 from readerstudy.exams.dicom_reader import read_dicom
 from readerstudy.exams.ingest import find_exam, ingest_paths
 from readerstudy.exams.models import Exam, IdentifierMap, Image

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
-from readerstudy.exams.derivatives import decode_pixel_planes
 from readerstudy.exams import phantoms
+from readerstudy.exams.derivatives import decode_pixel_planes
 from readerstudy.exams.ingest import ingest_paths
 from readerstudy.exams.models import Exam, Image
 from readerstudy.exams.orientation import chest_wall_side_from_content, wanted_chest_wall_side

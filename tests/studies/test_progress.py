@@ -17,7 +17,7 @@ def test_progress_per_reader_arm_and_exam(people):
     first_arm = unaided.arm.kind
     second_arm = "ai_aided" if first_arm == "unaided" else "unaided"
     now = timezone.now()
-    for n, (exam_id, seconds) in enumerate(zip(unaided.case_order[:3], (10, 20, 60))):
+    for n, (exam_id, seconds) in enumerate(zip(unaided.case_order[:3], (10, 20, 60), strict=False)):
         draft = submission.open_reading(unaided, exam_id, now=now - timedelta(seconds=seconds))
         submission.submit(unaided, exam_id, answers(), client_key=f"a{n}", now=now)
         assert draft.first_shown_at is not None

@@ -30,7 +30,7 @@ def test_readers_are_randomised_into_balanced_stored_sequence_groups(people):
     for pair in (groups[0:2], groups[2:4], groups[4:6], groups[6:8]):  # blocks of two
         assert set(pair) == {"unaided_first", "aided_first"}
     assert [memberships.sequence_group(study, i) for i in range(8)] == groups  # seeded: reproducible
-    for reader, group in zip(readers, groups):
+    for reader, group in zip(readers, groups, strict=False):
         first = {a.arm.kind for a in first_session(study, reader)}
         assert first == ({"unaided"} if group == "unaided_first" else {"ai_aided"})
 
@@ -120,8 +120,9 @@ def test_study_status_and_explicit_opening_time(people):
 def test_assignment_needs_a_reader_member(people):
     study = make_study(people["coordinator"], exams=2, readers=[], status="draft")
     reading_set = study.reading_sets.get()
-    from readerstudy.studies import assignments
     from django.core.exceptions import ValidationError
+
+    from readerstudy.studies import assignments
 
     with pytest.raises(ValidationError, match="not a reader of this study"):
         assignments.assign(reading_set, people["reader_a"], people["coordinator"])

@@ -5,8 +5,8 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins
 from rest_framework.decorators import action
 
-from readerstudy.api import serializers as s
 from readerstudy.access import policy
+from readerstudy.api import serializers as s
 from readerstudy.api.permissions import Allowed
 from readerstudy.api.views.base import ServiceViewSet
 from readerstudy.studies import audit_trail, exports

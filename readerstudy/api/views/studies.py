@@ -12,7 +12,7 @@ from readerstudy.api import serializers as s
 from readerstudy.api.permissions import Allowed
 from readerstudy.api.views.base import ServiceViewSet, valid
 from readerstudy.studies import assignments, exports, lifecycle, memberships, progress, reading_sets
-from readerstudy.studies.models import Arm, Assignment, ReadingSet, Study
+from readerstudy.studies.models import Arm, Assignment, Study
 
 
 class StudyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ServiceViewSet):

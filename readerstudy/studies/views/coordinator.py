@@ -3,7 +3,7 @@ open and close, interim unblinding, members, the AI-aided arm's run, and the ans
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from readerstudy.access import policy
 from readerstudy.studies import exports, lifecycle, memberships, progress

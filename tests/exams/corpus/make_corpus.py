@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
-from pydicom.uid import JPEG2000Lossless, ExplicitVRLittleEndian, RLELossless, UID
+from pydicom.uid import UID, ExplicitVRLittleEndian, JPEG2000Lossless, RLELossless
 
 HERE = Path(__file__).resolve().parent
 CORPUS_SETTINGS = {"INGEST_MAX_FILE_BYTES": 65536, "INGEST_MAX_PIXELS": 512 * 512}
@@ -119,7 +119,7 @@ def build() -> dict[str, tuple[bytes, dict[str, str]]]:
     add("no_preamble.dcm", no_preamble, "not_dicom_or_png")
     add("not_an_image.txt", b"This is a text file, not a mammogram.\n", "not_dicom_or_png")
     add("fake.dcm", b"\x00" * 300, "not_dicom_or_png")
-    png_ok = png_bytes((np.arange(64 * 48, dtype=np.uint16).reshape(64, 48) * 16))
+    png_ok = png_bytes(np.arange(64 * 48, dtype=np.uint16).reshape(64, 48) * 16)
     add("corrupt.png", png_ok[:60] + b"\x00garbage" * 8, "corrupt_png")
     add("exam_list_corrupt.json", json.dumps([{"exam_id": "CORPUS-PNG-1", "horizontal_flip": "NO",
                                                "L-CC": "corrupt.png", "R-CC": "listed_ok.png"}]).encode(),
