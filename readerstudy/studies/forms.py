@@ -44,7 +44,7 @@ class ArmForm(forms.Form):
 
 class MemberForm(forms.Form):
     username = forms.CharField(max_length=150)
-    role = forms.ChoiceField(choices=Membership.Role.choices)
+    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.READER)
 
     def clean_username(self):
         user = get_user_model().objects.filter(username=self.cleaned_data["username"].strip(), is_active=True).first()

@@ -9,16 +9,15 @@ from readerstudy.access import policy
 from readerstudy.studies import exports, lifecycle, memberships, progress
 from readerstudy.studies.errors import Conflict
 from readerstudy.studies.forms import ArmForm, MemberForm, StudyForm, UnblindForm
-from readerstudy.studies.models import Arm, Membership, Study
+from readerstudy.studies.models import Arm, Study
 from readerstudy.studies.views.common import add_service_errors, get_study
 
 
 @require_GET
 def study_list(request):
     """The studies the user takes part in, with their role in each."""
-    roles = dict(Membership.objects.filter(user=request.user).values_list("study_id", "role"))
     studies = policy.studies(request.user).prefetch_related("arms").order_by("-created_at")
-    rows = [(study, roles.get(study.pk)) for study in studies]
+    rows = [(study, policy.role_in(request.user, study)) for study in studies]
     return render(request, "studies/coordinator/study_list.html", {
         "rows": rows, "may_create": policy.can(request.user, policy.STUDY_CREATE)})
 

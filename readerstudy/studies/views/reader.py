@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 
 from readerstudy.access import policy
 from readerstudy.studies import sessions
-from readerstudy.studies.models import Assignment, Membership, Reading
+from readerstudy.studies.models import Assignment, Reading
 from readerstudy.studies.viewer_context import exam_context, next_unread
 
 
@@ -24,9 +24,8 @@ def reader_assignment(request, assignment_id, *, open_now=True) -> Assignment:
 def worklist(request):
     """The reader's own assignments, session by session, with progress (n of N) and a way to continue."""
     policy.require(request.user, policy.WORKLIST)
-    reading_in = Membership.objects.filter(user=request.user, role=Membership.Role.READER).values("study")
     assignments = (
-        Assignment.objects.filter(reader=request.user, arm__study__in=reading_in)
+        policy.assignments(request.user).filter(reader=request.user)
         .select_related("arm__study", "reading_set")
         .annotate(submitted=Count("readings", filter=Q(readings__status=Reading.Status.SUBMITTED)))
         .order_by("arm__study__name", "session", "reading_set__name", "arm__position")
