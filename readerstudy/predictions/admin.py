@@ -3,18 +3,8 @@ AI-aided arm shows a run's predictions), so they change only through the service
 runs.py, the tasks) and the audit trail."""
 from django.contrib import admin
 
+from readerstudy.audit.admin import ReadOnlyAdmin, ReadOnlyInline
 from readerstudy.predictions.models import ModelRun, ModelRunItem, ModelVersion, Prediction
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ModelVersion)
@@ -23,22 +13,9 @@ class ModelVersionAdmin(ReadOnlyAdmin):
     search_fields = ("name", "sha256")
 
 
-class ModelRunItemInline(admin.TabularInline):
+class ModelRunItemInline(ReadOnlyInline):
     model = ModelRunItem
     fields = ("exam", "state", "attempts", "error", "finished_at")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ModelRun)
